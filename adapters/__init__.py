@@ -1,0 +1,1 @@
+"""Thin translators between platforms and the neutral ``bot.types``: Telegram, Slack, console."""

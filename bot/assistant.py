@@ -1,0 +1,552 @@
+"""The assistant: one pure turn of a conversation, the same for every platform.
+
+``handle(session, inbound, now)`` → :class:`Reply` (the session to save, or ``None`` to forget it, and the
+replies). Order of precedence, whatever state the conversation is in:
+
+1. media is refused with the imagery warning (nothing about it is kept);
+2. crisis words get emergency signposting before anything else;
+3. commands and navigation (start, back, start again, help, contacts, urgent, forget, exit);
+4. a button or a typed answer to the current question;
+5. free text routed to a topic, contact or place in a flow, or a gentle "I didn't catch that".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from bot import render
+from bot.contacts import describe, search
+from bot.record import decision_record
+from bot.routing import Router
+from bot.safety import CrisisDetector, normalise
+from bot.session import Session
+from bot.tokens import TokenSigner
+from bot.types import Inbound, Option, Outbound
+from dialogs.content import Content, Flow
+from dialogs.engine import Ask, Dialogs, InvalidInput, Position, Result, Turn
+
+WHO = ("young_person", "parent", "practitioner")
+MAX_TEXT = 20_000  # longer messages are cut before any matching; nothing is kept either way
+
+
+@dataclass
+class Reply:
+    """What a turn produced. ``session`` is ``None`` when the user asked to be forgotten."""
+
+    session: Session | None
+    replies: list[Outbound]
+    event: str  # a label for logs and metrics: never user text
+    delete_conversation: bool = False  # quick exit: adapters delete what they can of this chat
+
+
+@dataclass
+class Defaults:
+    """What a platform or command line already knows: who is asking, and where."""
+
+    who: str | None = None
+    area: str | None = None
+    fixed_who: bool = False  # Slack: always a practitioner
+
+
+@dataclass
+class _Ctx:
+    s: Session
+    now: dt.datetime
+    defaults: Defaults
+    out: list[Outbound] = field(default_factory=list)
+
+
+class Assistant:
+    """Holds the content, the flows' machines and the matchers; every conversation shares it."""
+
+    def __init__(self, content: Content, secret: str):
+        self.content = content
+        self.dialogs = Dialogs(content)
+        self.signer = TokenSigner(secret)
+        self.crisis = CrisisDetector(content.safety)
+        self.router = Router(content)
+        self.ver = content.version[-4:]
+        self._flow_by_who = {f.who: f.id for f in content.flows.values() if f.who != "practitioner"}
+
+    # ------------------------------------------------------------------------------------------ entry
+
+    def handle(
+        self, session: Session | None, inbound: Inbound, now: dt.datetime, defaults: Defaults | None = None
+    ) -> Reply:
+        defaults = defaults or Defaults()
+        s = session or Session(created=now.timestamp())
+        ctx = _Ctx(s, now, defaults)
+        self._apply_defaults(ctx)
+        self._restore(ctx)
+        event = self._dispatch(ctx, inbound)
+        if event == "forget":
+            return Reply(None, ctx.out, event)
+        if event == "exit":
+            return Reply(None, ctx.out, event, delete_conversation=True)
+        s.version = self.content.version
+        s.updated = now.timestamp()
+        return Reply(s, ctx.out, event)
+
+    def _apply_defaults(self, ctx: _Ctx) -> None:
+        d, s = ctx.defaults, ctx.s
+        if d.who and (s.who is None or d.fixed_who) and s.who != d.who:
+            s.who, s.flow, s.node, s.answers = d.who, None, None, []
+        if d.area and s.area is None and d.area in self.content.areas:
+            s.area = d.area
+
+    def _restore(self, ctx: _Ctx) -> None:
+        """A saved state from older content that no longer exists gets a polite restart."""
+        s = ctx.s
+        if s.flow is None or s.version == self.content.version:
+            return
+        turn = self.dialogs.restore(Position(s.flow, s.node or "", tuple(s.answers)))
+        if turn is None:
+            s.flow, s.node, s.answers = None, None, []
+            ctx.out.append(Outbound(self.content.text("content_changed"), kind="info"))
+
+    def _dispatch(self, ctx: _Ctx, inbound: Inbound) -> str:
+        if inbound.kind == "media":
+            ctx.out.append(self._media_warning())
+            return "media"
+        if inbound.kind == "command":
+            return self._command(ctx, inbound.command.lower(), inbound.arg[:200])
+        if inbound.kind == "action":
+            return self._action(ctx, inbound.action)
+        return self._text(ctx, inbound.text[:MAX_TEXT])
+
+    # ------------------------------------------------------------------------------------- commands
+
+    def _command(self, ctx: _Ctx, name: str, arg: str) -> str:
+        s = ctx.s
+        if self.crisis.is_crisis(arg):
+            return self._crisis(ctx)
+        if name == "start":
+            area = self._area_from_words(arg)
+            keep_who = ctx.defaults.who
+            s.who, s.flow, s.node, s.answers = keep_who, None, None, []
+            s.area = area or ctx.defaults.area
+            self._current(ctx, welcome=True)
+            return "start"
+        if name in ("urgent", "emergency", "sos"):
+            return self._crisis(ctx, asked=True)
+        if name == "help":
+            ctx.out.append(Outbound(self.content.text("help"), self._nav(ctx), kind="info"))
+            return "help"
+        if name == "contacts":
+            return self._contacts(ctx, arg)
+        if name == "forget":
+            ctx.out.append(Outbound(self.content.text("forgotten"), kind="farewell"))
+            return "forget"
+        if name in ("exit", "quit"):
+            ctx.out.append(Outbound(self.content.text("quick_exit"), kind="farewell"))
+            return "exit"
+        if name in ("restart", "menu"):
+            return self._restart(ctx)
+        if name == "back":
+            return self._back(ctx)
+        if name in ("triage",):
+            area = self._area_from_words(arg)
+            s.who, s.flow, s.node, s.answers = "practitioner", None, None, []
+            s.area = area or s.area or ctx.defaults.area
+            self._current(ctx)
+            return "start"
+        ctx.out.append(Outbound(self.content.text("unknown_command"), self._nav(ctx), kind="info"))
+        self._current(ctx)
+        return "unknown_command"
+
+    def _area_from_words(self, text: str) -> str | None:
+        words = normalise(text)
+        for area in self.content.areas.values():
+            names = {area.id, normalise(area.name), *(normalise(a) for a in area.aliases)}
+            if words and words in names:
+                return area.id
+        return None
+
+    # --------------------------------------------------------------------------------------- actions
+
+    def _action(self, ctx: _Ctx, token: str) -> str:
+        parts = self.signer.verify(token[:128])
+        if parts is None:
+            ctx.out.append(Outbound(self.content.text("forged_button"), kind="warning"))
+            self._current(ctx)
+            return "forged_action"
+        kind, args = parts[0], parts[1:]
+        s = ctx.s
+        if kind == "w" and args and args[0] in WHO:
+            if s.who is not None:
+                return self._expired(ctx)
+            s.who = args[0]
+            self._current(ctx, replace=True)
+            return "who"
+        if kind == "a" and args and args[0] in self.content.areas:
+            if s.area is not None:
+                return self._expired(ctx)
+            s.area = args[0]
+            self._current(ctx, replace=True)
+            return "area"
+        if kind == "c" and len(args) == 4:
+            return self._choice_action(ctx, *args)
+        if kind == "t" and args and args[0] in self.content.topics:
+            return self._topic(ctx, args[0])
+        if kind == "g" and args:
+            return self._global(ctx, args[0])
+        return self._expired(ctx)
+
+    def _choice_action(self, ctx: _Ctx, flow_id: str, qi: str, ci: str, ver: str) -> str:
+        s = ctx.s
+        flow = self.content.flows.get(flow_id)
+        if flow is None or ver != self.ver or s.flow != flow_id or not (qi.isdigit() and ci.isdigit()):
+            return self._expired(ctx)
+        q_index, c_index = int(qi), int(ci)
+        if q_index >= len(flow.questions) or flow.questions[q_index].id != s.node:
+            return self._expired(ctx)
+        q = flow.questions[q_index]
+        if c_index >= len(q.choices):
+            return self._expired(ctx)
+        return self._answer(ctx, flow, q.choices[c_index].id, replace=True)
+
+    def _global(self, ctx: _Ctx, name: str) -> str:
+        if name == "back":
+            return self._back(ctx, replace=True)
+        if name == "restart":
+            return self._restart(ctx, replace=True)
+        if name == "contacts":
+            return self._contacts(ctx, "")
+        if name == "urgent":
+            return self._crisis(ctx, asked=True)
+        if name == "help":
+            return self._command(ctx, "help", "")
+        if name == "forget":
+            return self._command(ctx, "forget", "")
+        if name == "who":
+            ctx.s.who, ctx.s.flow, ctx.s.node, ctx.s.answers = None, None, None, []
+            self._current(ctx, replace=True)
+            return "change_who"
+        if name == "area":
+            ctx.s.area, ctx.s.flow, ctx.s.node, ctx.s.answers = None, None, None, []
+            self._current(ctx, replace=True)
+            return "change_area"
+        if name == "explain":
+            flow, pos = self._position(ctx)
+            q = flow.question(pos.node) if flow and pos else None
+            if q is None:
+                return self._expired(ctx)
+            ctx.out.append(render.explain(self.content, q))
+            self._current(ctx)
+            return "explain"
+        if name == "record":
+            return self._record(ctx)
+        return self._expired(ctx)
+
+    def _expired(self, ctx: _Ctx) -> str:
+        ctx.out.append(Outbound(self.content.text("menu_expired"), kind="info"))
+        self._current(ctx)
+        return "expired_action"
+
+    # ------------------------------------------------------------------------------------------ text
+
+    def _text(self, ctx: _Ctx, text: str) -> str:
+        if self.crisis.is_crisis(text):
+            return self._crisis(ctx)
+        norm = normalise(text)
+        if not norm:
+            ctx.out.append(Outbound(self.content.text("didnt_catch"), kind="info"))
+            self._current(ctx)
+            return "unrecognised"
+        picked = self._typed_choice(ctx, norm)
+        if picked is not None:
+            return picked
+        route = self.router.route(text, ctx.s.who)
+        if route is not None:
+            return self._follow(ctx, route.target)
+        suggestions = self.router.suggestions(text, ctx.s.who)
+        ctx.out.append(Outbound(self.content.text("didnt_catch"), kind="info"))
+        if suggestions and ctx.s.who is not None:
+            options = tuple(o for o in (self._target_option(r.target) for r in suggestions) if o is not None)
+            if options:
+                ctx.out.append(Outbound(self.content.text("did_you_mean"), options, kind="menu"))
+        self._current(ctx)
+        return "unrecognised"
+
+    def _typed_choice(self, ctx: _Ctx, norm: str) -> str | None:
+        """A typed number, label or yes/no answering what is on screen now."""
+        s = ctx.s
+        if s.who is None:
+            labels = [(w, normalise(self.content.text(f"who_{w}"))) for w in WHO]
+            who = self._match_label(norm, labels, extra={w: self.content.synonyms.get(w, []) for w in WHO})
+            if who is not None:
+                s.who = who
+                self._current(ctx)
+                return "who"
+            return None
+        if s.area is None:
+            areas = self._area_order()
+            labels = [(a, normalise(self.content.areas[a].name)) for a in areas]
+            area = self._match_label(norm, labels) or self._area_from_words(norm)
+            if area is None and normalise(self.content.text("area_elsewhere")) == norm:
+                area = "national"
+            if area is not None:
+                s.area = area
+                self._current(ctx)
+                return "area"
+            return None
+        flow, pos = self._position(ctx)
+        if flow is None or pos is None:
+            return None
+        q = flow.question(pos.node)
+        if q is None:
+            return None
+        labels = [(c.id, normalise(c.label)) for c in q.choices]
+        choice = self._match_label(norm, labels, extra={c.id: self.content.synonyms.get(c.id, []) for c in q.choices})
+        if choice is None:
+            return None
+        return self._answer(ctx, flow, choice)
+
+    @staticmethod
+    def _match_label(norm: str, labels: list[tuple[str, str]], extra: dict[str, list[str]] | None = None) -> str | None:
+        if norm.isdigit():
+            i = int(norm) - 1
+            return labels[i][0] if 0 <= i < len(labels) else None
+        for ident, label in labels:
+            if norm in (label, ident.replace("_", " ")):
+                return ident
+        for ident, words in (extra or {}).items():
+            if norm in words:
+                return ident
+        return None
+
+    def _follow(self, ctx: _Ctx, target: str) -> str:
+        kind, _, rest = target.partition(":")
+        if kind == "contact":
+            contact = self.content.contacts_for(ctx.s.area or "national").get(rest)
+            if contact is None:
+                contact = next((c for _, c in self.content.all_contacts() if c.id == rest), None)
+            if contact is not None:
+                ctx.out.append(Outbound(describe(self.content, contact, ctx.now), self._nav(ctx), kind="info"))
+                return "contact"
+        if kind == "topic":
+            return self._topic(ctx, rest)
+        if kind == "command":
+            return self._command(ctx, rest, "")
+        if kind == "flow":
+            flow_id, _, node = rest.partition(":")
+            return self._jump(ctx, flow_id, node)
+        ctx.out.append(Outbound(self.content.text("didnt_catch"), kind="info"))
+        self._current(ctx)
+        return "unrecognised"
+
+    def _target_option(self, target: str) -> Option | None:
+        kind, _, rest = target.partition(":")
+        if kind == "topic" and rest in self.content.topics:
+            return Option(self.signer.sign("t", rest), self.content.topics[rest].title)
+        if kind == "command" and rest in ("contacts", "urgent", "help", "restart", "back"):
+            return Option(self.signer.sign("g", rest), self.content.text(f"nav_{rest}"), nav=True)
+        return None
+
+    def _jump(self, ctx: _Ctx, flow_id: str, node: str) -> str:
+        """Typed words that name a place in a signposting flow ("my daughter sent a photo") go there."""
+        flow = self.content.flows.get(flow_id)
+        if flow is None:
+            return self._expired(ctx)
+        s = ctx.s
+        if flow.who == "practitioner":
+            s.who = "practitioner"
+        elif s.who != flow.who:
+            s.who = flow.who
+        s.area = s.area or ctx.defaults.area or self.content.meta.default_area
+        engine = self.dialogs.engine(flow_id)
+        answers = _path_to(flow, node)
+        if answers is None:
+            return self._expired(ctx)
+        turn = engine.replay(answers)
+        self._enter(ctx, flow, turn)
+        return "routed"
+
+    # ------------------------------------------------------------------------------------- the flow
+
+    def _flow_for(self, s: Session) -> Flow | None:
+        if s.who is None or s.area is None:
+            return None
+        if s.who == "practitioner":
+            return self.content.flows[self.content.areas[s.area].practitioner_flow]
+        return self.content.flows.get(self._flow_by_who.get(s.who, ""))
+
+    def _position(self, ctx: _Ctx) -> tuple[Flow | None, Position | None]:
+        s = ctx.s
+        if s.flow is None or s.node is None:
+            return None, None
+        return self.content.flows[s.flow], Position(s.flow, s.node, tuple(s.answers))
+
+    def _current(self, ctx: _Ctx, *, welcome: bool = False, replace: bool = False) -> None:
+        """Show where the conversation is now: who are you, where are you, or the current step."""
+        s, c = ctx.s, self.content
+        if s.who is None:
+            opts = tuple(Option(self.signer.sign("w", w), c.text(f"who_{w}")) for w in WHO)
+            text = render.paragraphs(c.text("welcome") if welcome else "", c.text("ask_who"))
+            ctx.out.append(Outbound(text, opts, kind="menu", replace_menu=replace))
+            return
+        if s.area is None:
+            opts = tuple(Option(self.signer.sign("a", a), self._area_label(a)) for a in self._area_order())
+            text = render.paragraphs(c.text("welcome") if welcome else "", c.text("ask_area"))
+            ctx.out.append(Outbound(text, opts, kind="menu", replace_menu=replace))
+            return
+        flow = self._flow_for(s)
+        if flow is None:
+            return
+        if s.flow != flow.id or s.node is None:
+            turn = self.dialogs.engine(flow.id).start()
+            if welcome:
+                ctx.out.append(Outbound(c.text("welcome"), kind="info"))
+            self._enter(ctx, flow, turn, replace=replace)
+            return
+        pos = Position(s.flow, s.node, tuple(s.answers))
+        self._show(ctx, flow, pos, self.dialogs.engine(flow.id).prompt(pos), replace=replace)
+
+    def _answer(self, ctx: _Ctx, flow: Flow, choice: str, *, replace: bool = False) -> str:
+        _, pos = self._position(ctx)
+        assert pos is not None
+        try:
+            turn = self.dialogs.engine(flow.id).step(pos, choice)
+        except InvalidInput:
+            return self._expired(ctx)
+        self._enter(ctx, flow, turn, replace=replace)
+        return "outcome" if isinstance(turn.prompts[-1], Result) else "answer"
+
+    def _enter(self, ctx: _Ctx, flow: Flow, turn: Turn, *, replace: bool = False) -> None:
+        s = ctx.s
+        s.flow, s.node, s.answers = flow.id, turn.position.node, list(turn.position.answers)
+        for prompt in turn.prompts:
+            self._show(ctx, flow, turn.position, prompt, replace=replace)
+
+    def _show(self, ctx: _Ctx, flow: Flow, pos: Position, prompt: Ask | Result, *, replace: bool = False) -> None:
+        if isinstance(prompt, Ask):
+            q = prompt.question
+            q_index = flow.questions.index(q)
+            opts = [Option(self.signer.sign("c", flow.id, str(q_index), str(i), self.ver), ch.label)
+                    for i, ch in enumerate(q.choices)]
+            if q.help:
+                opts.append(Option(self.signer.sign("g", "explain"), self.content.text("nav_explain"), nav=True))
+            out = render.question(self.content, flow, q, (*opts, *self._nav(ctx)), first=not pos.answers)
+        else:
+            area = ctx.s.area or "national"
+            contacts = self.content.resolve_contacts(prompt.outcome.contacts, area)
+            note = self.content.areas[area].notes.get(prompt.outcome.id, "") if flow.who == "practitioner" else ""
+            opts = []
+            if flow.who == "practitioner":
+                opts.append(Option(self.signer.sign("g", "record"), self.content.text("nav_record"), nav=True))
+            out = render.outcome(self.content, flow, prompt, contacts, note, ctx.now, (*opts, *self._nav(ctx)))
+            if flow.who == "practitioner":
+                record = decision_record(self.content, flow, area, pos.answers, prompt, contacts, ctx.now)
+                out = Outbound(out.text, out.options, out.kind, out.title, record=record)
+        if replace:
+            out = Outbound(out.text, out.options, out.kind, out.title, out.record, replace_menu=True)
+        ctx.out.append(out)
+
+    def _nav(self, ctx: _Ctx) -> tuple[Option, ...]:
+        names = ["back"] if ctx.s.answers else []
+        names += ["restart", "contacts", "urgent"]
+        return tuple(Option(self.signer.sign("g", n), self.content.text(f"nav_{n}"), nav=True) for n in names)
+
+    def _back(self, ctx: _Ctx, *, replace: bool = False) -> str:
+        flow, pos = self._position(ctx)
+        if flow is None or pos is None or not pos.answers:
+            if ctx.s.area is not None and not ctx.defaults.area and not ctx.s.answers and ctx.s.flow is not None:
+                ctx.s.area, ctx.s.flow, ctx.s.node = None, None, None
+            elif ctx.s.who is not None and not ctx.defaults.fixed_who and ctx.s.flow is None:
+                ctx.s.who = None
+            self._current(ctx, replace=replace)
+            return "back"
+        self._enter(ctx, flow, self.dialogs.engine(flow.id).back(pos), replace=replace)
+        return "back"
+
+    def _restart(self, ctx: _Ctx, *, replace: bool = False) -> str:
+        s = ctx.s
+        s.flow, s.node, s.answers = None, None, []
+        self._current(ctx, replace=replace)
+        return "restart"
+
+    # --------------------------------------------------------------------------- other replies
+
+    def _crisis(self, ctx: _Ctx, asked: bool = False) -> str:
+        contacts = self.content.resolve_contacts(list(self.content.safety.contacts), ctx.s.area or "national")
+        text = render.paragraphs(
+            self.content.text("crisis"),
+            "\n".join(describe(self.content, c, ctx.now, detail=False) for c in contacts),
+            self.content.text("crisis_after"),
+        )
+        opts = (Option(self.signer.sign("g", "restart"), self.content.text("nav_continue"), nav=True),)
+        ctx.out.append(Outbound(text, opts if ctx.s.who else (), kind="crisis", title=self.content.text("crisis_title")))
+        if not asked:
+            self._current(ctx)
+        return "urgent" if asked else "crisis"
+
+    def _media_warning(self) -> Outbound:
+        return Outbound(self.content.text("media_warning"), kind="warning", title=self.content.text("media_title"))
+
+    def _contacts(self, ctx: _Ctx, query: str) -> str:
+        area = ctx.s.area
+        matches = search(self.content, query, area=area, at=ctx.now, limit=6)
+        if not matches:
+            ctx.out.append(Outbound(self.content.text("no_contacts_found"), self._nav(ctx), kind="info"))
+            return "contacts_none"
+        body = "\n\n".join(describe(self.content, m.contact, ctx.now) for m in matches)
+        heading = self.content.text("contacts_for", area=self.content.areas[area].name) if area else ""
+        ctx.out.append(Outbound(render.paragraphs(heading, body), self._nav(ctx), kind="info"))
+        return "contacts"
+
+    def _topic(self, ctx: _Ctx, topic_id: str) -> str:
+        t = self.content.topics[topic_id]
+        contacts = self.content.resolve_contacts(t.contacts, ctx.s.area or "national")
+        ctx.out.append(render.topic(self.content, t, contacts, ctx.now, self._nav(ctx)))
+        return "topic"
+
+    def _record(self, ctx: _Ctx) -> str:
+        flow, pos = self._position(ctx)
+        if flow is None or pos is None or flow.who != "practitioner" or flow.outcome(pos.node) is None:
+            return self._expired(ctx)
+        prompt = self.dialogs.engine(flow.id).prompt(pos)
+        assert isinstance(prompt, Result)
+        area = ctx.s.area or "national"
+        contacts = self.content.resolve_contacts(prompt.outcome.contacts, area)
+        record = decision_record(self.content, flow, area, pos.answers, prompt, contacts, ctx.now)
+        ctx.out.append(Outbound(record, kind="record", title=self.content.text("record_heading"), record=record))
+        return "record"
+
+    def _area_order(self) -> list[str]:
+        others = sorted(a for a in self.content.areas if a != "national")
+        return [*others, "national"]
+
+    def _area_label(self, area: str) -> str:
+        return self.content.text("area_elsewhere") if area == "national" else self.content.areas[area].name
+
+    # ------------------------------------------------------------------------------ for adapters
+
+    def sorry(self) -> Outbound:
+        """The reply when a turn fails unexpectedly: an apology and the ways out."""
+        return Outbound(self.content.text("sorry"), kind="info")
+
+    def option_for(self, kind: str, *args: str) -> str:
+        """A signed token for an action an adapter offers itself (e.g. App Home's "Start triage")."""
+        return self.signer.sign(kind, *args)
+
+
+def _path_to(flow: Flow, node: str) -> tuple[tuple[str, str], ...] | None:
+    """The shortest answer path from the start to ``node`` that honours branch conditions."""
+    frontier: list[tuple[str, tuple[tuple[str, str], ...]]] = [(flow.start, ())]
+    seen = {flow.start}
+    while frontier:
+        current, path = frontier.pop(0)
+        if current == node:
+            return path
+        q = flow.question(current)
+        if q is None:
+            continue
+        for c in q.choices:
+            answers = dict(path) | {current: c.id}
+            dest = next((b.to for b in c.branches() if all(answers.get(k) == v for k, v in b.when.items())), None)
+            if dest is not None and dest not in seen:
+                seen.add(dest)
+                frontier.append((dest, (*path, (current, c.id))))
+    return None
+

@@ -1,0 +1,180 @@
+"""Contacts: opening hours in Europe/London with England's bank holidays, fuzzy search, and how a
+contact is described to a user."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import holidays
+from rapidfuzz import fuzz
+
+from dialogs.content import Contact, Content
+
+LONDON = ZoneInfo("Europe/London")
+_STOPWORDS = {
+    "number", "numbers", "phone", "tel", "telephone", "contact", "contacts", "details", "for", "the", "a", "an",
+    "what", "whats", "is", "of", "to", "call", "ring", "please", "me", "give", "i", "need", "can", "get",
+    "who", "do", "how", "in", "line", "helpline",
+}  # fmt: skip
+_OUT_OF_HOURS = re.compile(r"\b(out of hours|ooh|after hours|evening|night|overnight|weekend|bank holiday)\b")
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+@lru_cache(maxsize=8)
+def _bank_holidays(year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("GB", subdiv="ENG", years=year)
+
+
+def local(at: dt.datetime) -> dt.datetime:
+    """``at`` in Europe/London (naive times are taken as London time)."""
+    return at.replace(tzinfo=LONDON) if at.tzinfo is None else at.astimezone(LONDON)
+
+
+def is_bank_holiday(day: dt.date) -> bool:
+    return day in _bank_holidays(day.year)
+
+
+def is_open(contact: Contact, at: dt.datetime) -> bool:
+    """Whether the service is open at ``at``."""
+    hours = contact.hours
+    if hours.always:
+        return True
+    t = local(at)
+    if is_bank_holiday(t.date()) and hours.bank_holidays != "as_weekday":
+        return hours.bank_holidays == "open"
+    minute = t.hour * 60 + t.minute
+    return any(start <= minute < end for start, end in hours.day_spans()[t.weekday()])
+
+
+def hours_text(contact: Contact) -> str:
+    if contact.hours.text:
+        return contact.hours.text
+    return "24 hours a day, every day" if contact.hours.always else "See opening hours"
+
+
+@dataclass(frozen=True)
+class Match:
+    contact: Contact
+    area: str
+    score: float
+    open_now: bool
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+@lru_cache(maxsize=256)
+def _haystack(contact: Contact) -> tuple[str, ...]:
+    items = [contact.name, contact.id.replace("_", " "), *contact.aliases, *(a.replace("_", " ") for a in contact.audience)]
+    items += [s.name for s in contact.superseded if s.name]
+    return tuple(" ".join(_words(i)) for i in items if i)
+
+
+def _score(query: str, contact: Contact) -> float:
+    digits = _digits(query)
+    if len(digits) >= 4:
+        numbers = [contact.phone, contact.text_to, *(s.phone for s in contact.superseded)]
+        return 100.0 if any(digits in _digits(n) for n in numbers if n) else 0.0
+    best = 0.0
+    for item in _haystack(contact):
+        if query == item:
+            return 100.0
+        s = fuzz.token_set_ratio(query, item)
+        if len(query) >= 4 and len(item) >= 4:
+            s = max(s, fuzz.partial_ratio(query, item) * 0.95)
+        best = max(best, s)
+    return best
+
+
+def find_area_word(content: Content, words: list[str]) -> tuple[str | None, list[str]]:
+    """Pull an area name ("leeds", "kent") out of a query's words."""
+    for area in content.areas.values():
+        names = {area.id, *(" ".join(_words(a)) for a in [area.name, *area.aliases])}
+        for i, w in enumerate(words):
+            if w in names and area.id != "national":
+                return area.id, words[:i] + words[i + 1 :]
+    return None, words
+
+
+def search(
+    content: Content, query: str, *, area: str | None, at: dt.datetime, limit: int = 8
+) -> list[Match]:
+    """Contacts for ``query``, best first; services open at ``at`` before closed ones of similar fit.
+
+    With no area the contacts of every area are searched, unless the query names one ("... leeds").
+    An empty query lists the area's contacts. Numbers (even old ones printed in seed documents) match
+    the contact that owns them.
+    """
+    words = _words(query)
+    named_area, words = find_area_word(content, words)
+    area = area or named_area
+    ooh = bool(_OUT_OF_HOURS.search(" ".join(words)))
+    words = [w for w in words if w not in _STOPWORDS]
+    q = " ".join(words)
+    pool: list[tuple[str, Contact]]
+    if area:
+        pool = [(area, c) for c in content.contacts_for(area).values()]
+    else:
+        pool = list(content.all_contacts())
+    matches: list[Match] = []
+    for area_id, c in pool:
+        if not q:
+            score = 50.0
+        else:
+            score = _score(q, c)
+            if ooh and c.out_of_hours:
+                score = max(score, 90.0)
+        matches.append(Match(c, area_id, score, is_open(c, at)))
+    if q:
+        best = max((m.score for m in matches), default=0.0)
+        floor = max(60.0, best - 12.0)
+        matches = [m for m in matches if m.score >= floor]
+        matches.sort(key=lambda m: (-round(m.score / 10), not m.open_now, -m.score))
+    else:
+        matches.sort(key=lambda m: (not m.open_now, m.contact.name))
+    return matches[:limit]
+
+
+def order_by_open(contacts: list[Contact], at: dt.datetime) -> list[Contact]:
+    """Keep the given order, but put services that are open now before closed ones."""
+    return sorted(contacts, key=lambda c: not is_open(c, at))
+
+
+def describe(content: Content, contact: Contact, at: dt.datetime, *, detail: bool = True) -> str:
+    """A contact as a few plain lines: name, how to reach it, whether it is open now."""
+    reach = " · ".join(x for x in (contact.phone, contact.text_to, contact.url) if x)
+    lines = [f"{contact.name}: {reach}"]
+    if detail:
+        state = content.text("open_now") if is_open(contact, at) else content.text("closed_now")
+        lines.append(f"  {hours_text(contact)} ({state})")
+        if contact.summary:
+            lines.append(f"  {contact.summary}")
+        if contact.confirm_locally:
+            lines.append(f"  {contact.confirm_locally}")
+    return "\n".join(lines)
+
+
+def as_json(match: Match) -> dict[str, Any]:
+    c = match.contact
+    return {
+        "id": c.id,
+        "name": c.name,
+        "phone": c.phone or None,
+        "url": c.url or None,
+        "audience": list(c.audience),
+        "open_now": match.open_now,
+        "hours": hours_text(c),
+        "source": c.source,
+        "checked": c.checked.isoformat(),
+        "area": match.area,
+    }

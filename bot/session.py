@@ -1,0 +1,55 @@
+"""What is kept about a conversation: dialogue state and answers to fixed choices, nothing else."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+SEEN_LIMIT = 32  # update/event ids remembered for de-duplication
+
+
+@dataclass
+class Session:
+    """One conversation's saved state. Every field is a content id, a timestamp or a platform event id."""
+
+    who: str | None = None  # practitioner | parent | young_person
+    area: str | None = None
+    flow: str | None = None
+    node: str | None = None
+    answers: list[tuple[str, str]] = field(default_factory=list)
+    version: str = ""
+    created: float = 0.0
+    updated: float = 0.0
+    seen: list[str] = field(default_factory=list)
+
+    def mark_seen(self, event_id: str) -> None:
+        self.seen.append(event_id)
+        del self.seen[:-SEEN_LIMIT]
+
+    def dumps(self) -> str:
+        """Compact JSON: a few hundred bytes at most."""
+        data: dict[str, Any] = {"v": self.version, "c": round(self.created), "u": round(self.updated, 3)}
+        for key, value in (("w", self.who), ("a", self.area), ("f", self.flow), ("n", self.node)):
+            if value is not None:
+                data[key] = value
+        if self.answers:
+            data["x"] = [list(a) for a in self.answers]
+        if self.seen:
+            data["s"] = self.seen
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, raw: str | bytes) -> Session:
+        data = json.loads(raw)
+        return cls(
+            who=data.get("w"),
+            area=data.get("a"),
+            flow=data.get("f"),
+            node=data.get("n"),
+            answers=[(str(q), str(a)) for q, a in data.get("x", [])],
+            version=data.get("v", ""),
+            created=float(data.get("c", 0)),
+            updated=float(data.get("u", 0)),
+            seen=[str(s) for s in data.get("s", [])],
+        )

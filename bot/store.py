@@ -1,0 +1,239 @@
+"""Where conversation state lives: one interface, an in-memory store (tests, console), SQLite (the
+embedded default) and Redis (several processes; see :mod:`bot.store_redis`).
+
+Only :class:`~bot.session.Session` records are kept, under a keyed hash of the conversation reference, with
+a time-to-live. Every store offers a per-conversation lock so that turns of one conversation never
+interleave, while different conversations run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import os
+import sqlite3
+import statistics
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.session import Session
+from bot.types import ConversationRef
+
+Clock = Callable[[], float]
+DEFAULT_TTL = 24 * 3600.0
+
+
+def conversation_key(ref: ConversationRef, secret: str) -> str:
+    """The store key for a conversation: a keyed hash, so raw platform ids are never at rest."""
+    raw = "\x1f".join((ref.platform, ref.workspace, ref.chat, ref.user)).encode()
+    return hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """Counts and ages only: nothing that identifies anyone."""
+
+    live: int
+    oldest_age_s: float
+    median_age_s: float
+    backend: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "live_sessions": self.live,
+            "oldest_age_seconds": round(self.oldest_age_s),
+            "median_age_seconds": round(self.median_age_s),
+        }
+
+
+def _stats(backend: str, created: list[float], now: float) -> StoreStats:
+    ages = [max(0.0, now - c) for c in created]
+    return StoreStats(len(ages), max(ages, default=0.0), statistics.median(ages) if ages else 0.0, backend)
+
+
+class _KeyLocks:
+    """asyncio locks per key, dropped when nobody holds or waits for them."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def __call__(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class SessionStore(ABC):
+    """The contract every store honours (tested by one suite against each)."""
+
+    backend = "abstract"
+
+    def __init__(self, ttl: float = DEFAULT_TTL, clock: Clock = time.time):
+        self.ttl = ttl
+        self.clock = clock
+
+    @abstractmethod
+    async def load(self, key: str) -> Session | None:
+        """The saved session, or ``None`` if there is none or it has expired."""
+
+    @abstractmethod
+    async def save(self, key: str, session: Session) -> None:
+        """Write the session durably, with the time-to-live counted from now."""
+
+    @abstractmethod
+    async def forget(self, key: str) -> None:
+        """Delete everything kept under ``key``, at once."""
+
+    @abstractmethod
+    def lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Hold while running one turn of the conversation ``key``."""
+
+    @abstractmethod
+    async def stats(self) -> StoreStats: ...
+
+    async def health(self) -> bool:
+        return True
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
+class MemoryStore(SessionStore):
+    """A dict. For tests, benchmarks and the console; lost when the process ends."""
+
+    backend = "memory"
+
+    def __init__(self, ttl: float = DEFAULT_TTL, clock: Clock = time.time):
+        super().__init__(ttl, clock)
+        self._data: dict[str, tuple[str, float]] = {}
+        self._locks = _KeyLocks()
+
+    async def load(self, key: str) -> Session | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        if item[1] <= self.clock():
+            del self._data[key]
+            return None
+        return Session.loads(item[0])
+
+    async def save(self, key: str, session: Session) -> None:
+        self._data[key] = (session.dumps(), self.clock() + self.ttl)
+
+    async def forget(self, key: str) -> None:
+        self._data.pop(key, None)
+
+    def lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._locks(key)
+
+    async def stats(self) -> StoreStats:
+        now = self.clock()
+        live = [Session.loads(d).created for d, exp in self._data.values() if exp > now]
+        return _stats(self.backend, live, now)
+
+
+class SQLiteStore(SessionStore):
+    """SQLite in WAL mode: safe for one process with many concurrent conversations.
+
+    Each save is one committed transaction, so a kill -9 loses at most the turn in flight and never
+    corrupts the file. Expired rows are invisible at once and purged every few hundred writes.
+    """
+
+    backend = "sqlite"
+    PURGE_EVERY = 500
+
+    def __init__(self, path: str | Path, ttl: float = DEFAULT_TTL, clock: Clock = time.time):
+        super().__init__(ttl, clock)
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, data TEXT NOT NULL, expires REAL NOT NULL)"
+            " WITHOUT ROWID"
+        )
+        with contextlib.suppress(OSError):
+            os.chmod(self.path, 0o600)
+        self._locks = _KeyLocks()
+        self._writes = 0
+        self.purge()
+
+    def purge(self) -> int:
+        cur = self._db.execute("DELETE FROM sessions WHERE expires <= ?", (self.clock(),))
+        return cur.rowcount
+
+    async def load(self, key: str) -> Session | None:
+        row = self._db.execute(
+            "SELECT data FROM sessions WHERE key = ? AND expires > ?", (key, self.clock())
+        ).fetchone()
+        return Session.loads(row[0]) if row else None
+
+    async def save(self, key: str, session: Session) -> None:
+        self._db.execute(
+            "INSERT INTO sessions (key, data, expires) VALUES (?, ?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET data = excluded.data, expires = excluded.expires",
+            (key, session.dumps(), self.clock() + self.ttl),
+        )
+        self._writes += 1
+        if self._writes % self.PURGE_EVERY == 0:
+            self.purge()
+
+    async def forget(self, key: str) -> None:
+        self._db.execute("DELETE FROM sessions WHERE key = ?", (key,))
+
+    def lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._locks(key)
+
+    async def stats(self) -> StoreStats:
+        now = self.clock()
+        rows = self._db.execute("SELECT data FROM sessions WHERE expires > ?", (now,)).fetchall()
+        return _stats(self.backend, [Session.loads(r[0]).created for r in rows], now)
+
+    async def health(self) -> bool:
+        try:
+            return self._db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        except sqlite3.Error:
+            return False
+
+    async def close(self) -> None:
+        self._db.close()
+
+
+def default_sqlite_path() -> Path:
+    """A per-user data path: $XDG_STATE_HOME/ypsi-bot/state.db (or ~/.local/state/...)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "ypsi-bot" / "state.db"
+
+
+def open_store(url: str | None, *, ttl: float = DEFAULT_TTL, clock: Clock = time.time) -> SessionStore:
+    """A store from a URL: ``sqlite:///path/state.db``, ``redis://host:6379/0`` or ``memory://``."""
+    if not url:
+        return SQLiteStore(default_sqlite_path(), ttl, clock)
+    if url.startswith("memory:"):
+        return MemoryStore(ttl, clock)
+    if url.startswith("sqlite:"):
+        path = url.removeprefix("sqlite://")
+        return SQLiteStore(path if path else default_sqlite_path(), ttl, clock)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from bot.store_redis import RedisStore
+
+        return RedisStore(url, ttl, clock)
+    raise ValueError(f"YPSI_STORE must start with sqlite://, redis:// or memory://, not {url.split(':')[0]!r}")

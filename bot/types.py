@@ -1,0 +1,58 @@
+"""The neutral message model shared by every adapter. No platform objects in here, ever."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+InboundKind = Literal["text", "action", "command", "media"]
+OutboundKind = Literal["menu", "info", "outcome", "crisis", "warning", "record", "farewell"]
+
+
+@dataclass(frozen=True)
+class ConversationRef:
+    """Who is talking where. Raw ids live only here, in memory, for the length of one turn."""
+
+    platform: str
+    workspace: str  # Slack team id, Telegram bot id, "console"
+    chat: str
+    user: str
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing a user did.
+
+    ``text`` is what they typed (never stored, never logged); ``action`` is a signed button token the
+    bot issued; ``command`` is a slash command name without the slash, with ``arg`` its argument;
+    ``media`` is any photo, video, file, voice note or sticker, described only by its kind.
+    """
+
+    kind: InboundKind
+    text: str = ""
+    action: str = ""
+    command: str = ""
+    arg: str = ""
+    media: str = ""
+
+
+@dataclass(frozen=True)
+class Option:
+    """A button (or numbered option on the console). ``action`` is a signed token; ``nav`` marks
+    navigation (back, start again, contacts) that adapters may lay out apart from the choices."""
+
+    action: str
+    label: str
+    nav: bool = False
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One reply. ``text`` is plain text with blank lines between paragraphs; adapters render it."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+    kind: OutboundKind = "info"
+    title: str = ""
+    record: str = ""  # the decision record, for adapters that send it as a file or DM
+    replace_menu: bool = field(default=False)  # edit the message whose button was pressed, if possible

@@ -1,0 +1,484 @@
+"""Content packs: the pydantic models of everything in ``content/``, and the loader.
+
+A safeguarding reviewer edits YAML; this module turns it into typed, validated objects. Structural
+problems (wrong field, bad date) are reported by pydantic, cross-references (unknown ids, dangling
+transitions, unreachable states, dead ends, contacts without source) by :mod:`dialogs.lint`. Both are
+collected as :class:`Problem` objects naming the file and the place, never raised one at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]*$", max_length=48)]
+Audience = Literal["professionals", "public", "children_and_young_people"]
+Who = Literal["practitioner", "parent", "young_person"]
+DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------------------------- contacts
+
+
+class Hours(_Strict):
+    """Opening hours in Europe/London.
+
+    ``always`` means 24/7. Otherwise ``weekly`` maps day keys ("mon", "mon-thu", "sat-sun") to one or more
+    spans "HH:MM-HH:MM" separated by commas ("24:00" may end a span). England's bank holidays are
+    ``closed`` (office services), ``open`` (open the whole day: out-of-hours services) or ``as_weekday``.
+    """
+
+    always: bool = False
+    weekly: dict[str, str] = Field(default_factory=dict)
+    bank_holidays: Literal["closed", "open", "as_weekday"] = "closed"
+    text: str = ""
+
+    @field_validator("weekly")
+    @classmethod
+    def _check_weekly(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, spans in value.items():
+            for day in key.split("-"):
+                if day not in DAY_KEYS:
+                    raise ValueError(f"unknown day {day!r} in {key!r}; use mon..sun or a range like mon-thu")
+            for span in spans.split(","):
+                m = _SPAN.match(span.strip())
+                if not m:
+                    raise ValueError(f"bad span {span!r}; write HH:MM-HH:MM")
+                h1, m1, h2, m2 = (int(x) for x in m.groups())
+                if not (h1 * 60 + m1 < h2 * 60 + m2 <= 24 * 60):
+                    raise ValueError(f"span {span!r} must start before it ends, within one day")
+        return value
+
+    def day_spans(self) -> dict[int, list[tuple[int, int]]]:
+        """Weekday number (Monday 0) → list of (start minute, end minute)."""
+        out: dict[int, list[tuple[int, int]]] = {i: [] for i in range(7)}
+        for key, spans in self.weekly.items():
+            parts = key.split("-")
+            first, last = DAY_KEYS.index(parts[0]), DAY_KEYS.index(parts[-1])
+            days = range(first, last + 1) if first <= last else [*range(first, 7), *range(0, last + 1)]
+            for span in spans.split(","):
+                m = _SPAN.match(span.strip())
+                assert m is not None
+                h1, m1, h2, m2 = (int(x) for x in m.groups())
+                for d in days:
+                    out[d].append((h1 * 60 + m1, h2 * 60 + m2))
+        return out
+
+
+class Superseded(_Strict):
+    """An old number or name printed in a seed document, kept so a search for it finds the current one."""
+
+    phone: str = ""
+    name: str = ""
+    note: str
+
+
+class Contact(_Strict):
+    id: Id
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    audience: list[Audience]
+    phone: str = ""
+    text_to: str = ""  # e.g. "Text SHOUT to 85258"
+    url: str = ""
+    summary: str = ""
+    hours: Hours = Field(default_factory=lambda: Hours(always=True))
+    out_of_hours: bool = False
+    source: str
+    checked: dt.date
+    superseded: list[Superseded] = Field(default_factory=list)
+    confirm_locally: str = ""  # a caveat shown beside the contact
+
+    @field_validator("source")
+    @classmethod
+    def _source_is_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("source must be the URL the contact was checked against")
+        return value
+
+
+class Source(_Strict):
+    """A document the guidance rests on, cited by outcomes and topics."""
+
+    id: Id
+    title: str
+    url: str = ""
+    published: str = ""
+
+
+class AreaPack(_Strict):
+    """One area: its contacts and how the flows' contact roles resolve there."""
+
+    id: Id
+    name: str
+    practitioner_flow: Id
+    aliases: list[str] = Field(default_factory=list)
+    public_line: Id | None = None
+    contacts: list[Contact] = Field(default_factory=list)
+    roles: dict[Id, list[Id]] = Field(default_factory=dict)
+    sources: list[Source] = Field(default_factory=list)
+    notes: dict[Id, str] = Field(default_factory=dict)  # area-specific text keyed by outcome id
+
+
+# ------------------------------------------------------------------------------------------------ flows
+
+Answers = dict[str, str]
+
+
+class Branch(_Strict):
+    """One conditional destination: taken when every ``when`` answer matches (an empty ``when`` always)."""
+
+    when: dict[Id, Id] = Field(default_factory=dict)
+    to: Id
+
+
+class Choice(_Strict):
+    id: Id
+    label: str
+    next: Id | list[Branch]
+
+    def branches(self) -> list[Branch]:
+        return [Branch(to=self.next)] if isinstance(self.next, str) else list(self.next)
+
+
+class Question(_Strict):
+    id: Id
+    text: str
+    help: str = ""
+    cites: list[Id] = Field(default_factory=list)
+    choices: list[Choice]
+
+
+class Note(_Strict):
+    when: dict[Id, Id] = Field(default_factory=dict)
+    text: str
+
+
+class Outcome(_Strict):
+    id: Id
+    title: str
+    text: str
+    notes: list[Note] = Field(default_factory=list)
+    contacts: list[str]  # contact ids, or "role:<role id>" resolved by the area pack
+    cites: list[Id] = Field(default_factory=list)
+
+
+class Classification(_Strict):
+    when: dict[Id, Id]
+    label: str
+
+
+class Flow(_Strict):
+    id: Id
+    who: Who
+    title: str
+    intro: str = ""
+    start: Id
+    questions: list[Question]
+    outcomes: list[Outcome]
+    classification: list[Classification] = Field(default_factory=list)
+    footer: str = ""
+
+    def question(self, qid: str) -> Question | None:
+        return next((q for q in self.questions if q.id == qid), None)
+
+    def outcome(self, oid: str) -> Outcome | None:
+        return next((o for o in self.outcomes if o.id == oid), None)
+
+
+# ------------------------------------------------------------------------------- topics, routing, safety
+
+
+class Topic(_Strict):
+    """A piece of guidance a practitioner (or parent) can ask for by name."""
+
+    id: Id
+    title: str
+    who: list[Who]
+    text: str
+    contacts: list[str] = Field(default_factory=list)
+    cites: list[Id] = Field(default_factory=list)
+
+
+class Intent(_Strict):
+    """What a typed message can mean: keywords and example phrases, and where it leads.
+
+    ``target`` is ``contact:<id>``, ``topic:<id>``, ``flow:<flow id>:<question or outcome id>``, or
+    ``command:<name>`` (contacts, urgent, help, restart, back, forget).
+    """
+
+    id: Id
+    target: str
+    who: list[Who] = Field(default_factory=lambda: ["practitioner", "parent", "young_person"])
+    keywords: list[str] = Field(default_factory=list)
+    examples: list[str] = Field(default_factory=list)
+
+
+class Safety(_Strict):
+    """Crisis words. ``phrases`` are matched after normalising case, spacing and common misspellings;
+    ``patterns`` are regular expressions over the normalised text; ``near_misses`` must never trigger.
+    """
+
+    phrases: list[str]
+    patterns: list[str] = Field(default_factory=list)
+    near_misses: list[str] = Field(default_factory=list)
+    spelling: dict[str, str] = Field(default_factory=dict)  # misspelling → canonical word
+    contacts: list[Id]
+
+
+class Meta(_Strict):
+    version: str
+    reviewed: dt.date
+    default_area: Id = "national"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A content problem: where it is, and what is wrong, in words a reviewer can act on."""
+
+    file: str
+    place: str
+    message: str
+    warning: bool = False
+
+    def __str__(self) -> str:
+        kind = "warning" if self.warning else "error"
+        return f"{self.file}: {self.place}: {kind}: {self.message}"
+
+
+@dataclass
+class Content:
+    """Everything the bot says and knows, loaded from one content directory."""
+
+    meta: Meta
+    areas: dict[str, AreaPack]
+    flows: dict[str, Flow]
+    topics: dict[str, Topic]
+    intents: list[Intent]
+    safety: Safety
+    messages: dict[str, str]
+    sources: dict[str, Source]
+    version: str  # meta.version plus a short hash of the files, so any edit changes it
+    files: dict[str, str] = field(default_factory=dict)  # object kind:id → file it came from
+    synonyms: dict[str, list[str]] = field(default_factory=dict)  # answer id → words typed for it
+
+    def contacts_for(self, area: str) -> dict[str, Contact]:
+        """The contacts visible in an area: the national pack plus the area's own."""
+        out = {c.id: c for c in self.areas["national"].contacts}
+        if area != "national" and area in self.areas:
+            out.update({c.id: c for c in self.areas[area].contacts})
+        return out
+
+    def all_contacts(self) -> Iterator[tuple[str, Contact]]:
+        for area in self.areas.values():
+            for c in area.contacts:
+                yield area.id, c
+
+    def resolve_contacts(self, refs: list[str], area: str) -> list[Contact]:
+        """Contact ids and ``role:`` references → contacts, in order, without repeats."""
+        visible = self.contacts_for(area)
+        out: list[Contact] = []
+        for ref in refs:
+            for cid in self.role_members(ref, area):
+                c = visible.get(cid)
+                if c is not None and c not in out:
+                    out.append(c)
+        return out
+
+    def role_members(self, ref: str, area: str) -> list[str]:
+        if not ref.startswith("role:"):
+            return [ref]
+        role = ref[5:]
+        pack = self.areas.get(area)
+        if pack is not None and role in pack.roles:
+            return pack.roles[role]
+        return self.areas["national"].roles.get(role, [])
+
+    def text(self, key: str, **values: str) -> str:
+        """A message from ``messages.yaml`` with ``{placeholders}`` filled."""
+        template = self.messages[key]
+        return template.format(**values) if values else template
+
+
+class ContentError(Exception):
+    """Raised when content cannot be used; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads yes/no/on/off as booleans; in content they are answer ids, so only true/false are."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def default_content_dir() -> Path:
+    """The content shipped with the package (``content/`` beside ``bot/``)."""
+    return Path(__file__).resolve().parent.parent / "content"
+
+
+def _read(path: Path, root: Path, problems: list[Problem]) -> Any:
+    rel = str(path.relative_to(root.parent)) if path.is_relative_to(root.parent) else str(path)
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe loader subclass
+    except yaml.YAMLError as exc:
+        problems.append(Problem(rel, "file", f"not valid YAML: {exc}"))
+    except OSError as exc:
+        problems.append(Problem(rel, "file", f"cannot read: {exc}"))
+    return None
+
+
+def _place(loc: tuple[int | str, ...], data: Any) -> str:
+    """Turn a pydantic error location into a reviewer's path, naming ids where there are ids."""
+    parts: list[str] = []
+    node = data
+    for step in loc:
+        if isinstance(step, int) and isinstance(node, list) and step < len(node):
+            node = node[step]
+            ident = node.get("id") if isinstance(node, dict) else None
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{ident or step}]"]
+        else:
+            node = node.get(step) if isinstance(node, dict) else None
+            parts.append(str(step))
+    return ".".join(parts) or "top level"
+
+
+def _build(model: type[BaseModel], data: Any, rel: str, problems: list[Problem]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            problems.append(Problem(rel, _place(tuple(err["loc"]), data), err["msg"]))
+    return None
+
+
+def load_content(root: Path | None = None, *, lint: bool = True, today: dt.date | None = None) -> Content:
+    """Load and validate a content directory; raise :class:`ContentError` listing every error found."""
+    content, problems = check_content(root, today=today) if lint else _load(root)
+    errors = [p for p in problems if not p.warning]
+    if errors or content is None:
+        raise ContentError(errors or problems)
+    return content
+
+
+def check_content(root: Path | None = None, *, today: dt.date | None = None) -> tuple[Content | None, list[Problem]]:
+    """Load a content directory and lint it; return the content (if it loaded) and every problem."""
+    from dialogs.lint import lint_content
+
+    content, problems = _load(root)
+    if content is not None:
+        problems.extend(lint_content(content, today=today))
+    return content, problems
+
+
+def _load(root: Path | None) -> tuple[Content | None, list[Problem]]:
+    root = (root or default_content_dir()).resolve()
+    problems: list[Problem] = []
+    digest = hashlib.sha256()
+
+    def rel(p: Path) -> str:
+        return str(p.relative_to(root.parent))
+
+    def read(p: Path) -> Any:
+        digest.update(rel(p).encode())
+        digest.update(p.read_bytes() if p.exists() else b"")
+        return _read(p, root, problems)
+
+    files: dict[str, str] = {}
+    meta = _build(Meta, read(root / "meta.yaml"), "content/meta.yaml", problems)
+
+    areas: dict[str, AreaPack] = {}
+    for p in sorted((root / "areas").glob("*.yaml")):
+        pack = _build(AreaPack, read(p), rel(p), problems)
+        if pack is None:
+            continue
+        if pack.id != p.stem:
+            problems.append(Problem(rel(p), "id", f"area id {pack.id!r} must match the file name {p.stem!r}"))
+        areas[pack.id] = pack
+        files[f"area:{pack.id}"] = rel(p)
+        for c in pack.contacts:
+            files[f"contact:{c.id}"] = rel(p)
+
+    flows: dict[str, Flow] = {}
+    for p in sorted((root / "flows").glob("*.yaml")):
+        flow = _build(Flow, read(p), rel(p), problems)
+        if flow is None:
+            continue
+        if flow.id != p.stem:
+            problems.append(Problem(rel(p), "id", f"flow id {flow.id!r} must match the file name {p.stem!r}"))
+        flows[flow.id] = flow
+        files[f"flow:{flow.id}"] = rel(p)
+
+    topics: dict[str, Topic] = {}
+    raw_topics = read(root / "topics.yaml") or {}
+    for i, raw in enumerate(raw_topics.get("topics", []) if isinstance(raw_topics, dict) else []):
+        t = _build(Topic, raw, f"content/topics.yaml: topics[{i}]", problems)
+        if t is not None:
+            topics[t.id] = t
+
+    intents: list[Intent] = []
+    raw_routing = read(root / "routing.yaml") or {}
+    for i, raw in enumerate(raw_routing.get("intents", []) if isinstance(raw_routing, dict) else []):
+        it = _build(Intent, raw, f"content/routing.yaml: intents[{i}]", problems)
+        if it is not None:
+            intents.append(it)
+
+    synonyms: dict[str, list[str]] = {}
+    raw_synonyms = raw_routing.get("synonyms", {}) if isinstance(raw_routing, dict) else {}
+    if isinstance(raw_synonyms, dict):
+        synonyms = {str(k): [str(w).lower() for w in v] for k, v in raw_synonyms.items() if isinstance(v, list)}
+    else:
+        problems.append(Problem("content/routing.yaml", "synonyms", "must map answer ids to lists of words"))
+
+    safety = _build(Safety, read(root / "safety.yaml"), "content/safety.yaml", problems)
+    raw_messages = read(root / "messages.yaml")
+    messages: dict[str, str] = {}
+    if isinstance(raw_messages, dict):
+        for k, v in raw_messages.items():
+            if not isinstance(v, str):
+                problems.append(Problem("content/messages.yaml", str(k), "each message must be text"))
+            else:
+                messages[str(k)] = v.strip()
+    else:
+        problems.append(Problem("content/messages.yaml", "file", "must map message keys to text"))
+
+    sources: dict[str, Source] = {}
+    raw_sources = read(root / "sources.yaml") or {}
+    for i, raw in enumerate(raw_sources.get("sources", []) if isinstance(raw_sources, dict) else []):
+        s = _build(Source, raw, f"content/sources.yaml: sources[{i}]", problems)
+        if s is not None:
+            sources[s.id] = s
+    for pack in areas.values():
+        sources.update({s.id: s for s in pack.sources})
+
+    if "national" not in areas:
+        problems.append(Problem("content/areas", "national.yaml", "the national pack is required"))
+    if meta is None or safety is None or problems:
+        return None, problems
+    version = f"{meta.version}+{digest.hexdigest()[:8]}"
+    return (
+        Content(meta, areas, flows, topics, intents, safety, messages, sources, version, files, synonyms),
+        problems,
+    )

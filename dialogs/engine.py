@@ -1,0 +1,225 @@
+"""The dialogue engine: one ``transitions`` machine per flow, built once from content.
+
+A turn is pure: (position, input) → (new position, prompts). A position is the flow id, the node (question
+or outcome id) and the answers given so far; it is all that is ever saved. The machine is shared by every
+conversation: a turn borrows a per-thread cursor model, sets its state, fires the trigger and reads the
+state back, so its cost does not depend on how many conversations are live.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from transitions import Machine, MachineError
+from transitions.core import EventData
+
+from dialogs.content import Content, Flow, Outcome, Question
+
+AnswerPath = tuple[tuple[str, str], ...]
+
+
+class InvalidInput(ValueError):
+    """The input names no choice of the current question (or the position is not valid)."""
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a conversation is in a flow. Everything here is a content id: no free text."""
+
+    flow: str
+    node: str
+    answers: AnswerPath = ()
+
+    def answer_map(self) -> dict[str, str]:
+        return dict(self.answers)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Prompt: ask a question."""
+
+    question: Question
+
+
+@dataclass(frozen=True)
+class Result:
+    """Prompt: show an outcome, with the notes and classification that apply to the path taken."""
+
+    outcome: Outcome
+    notes: tuple[str, ...] = ()
+    classification: str | None = None
+
+
+Prompt = Ask | Result
+
+
+@dataclass(frozen=True)
+class Turn:
+    position: Position
+    prompts: tuple[Prompt, ...]
+
+
+class _When:
+    """Whitelisted condition: the answers given so far include all of ``expected``."""
+
+    def __init__(self, expected: Mapping[str, str]):
+        self.expected = dict(expected)
+        self.__name__ = " & ".join(f"{q}={a}" for q, a in self.expected.items())
+
+    def __call__(self, event: EventData) -> bool:
+        answers: Mapping[str, str] = event.kwargs.get("answers", {})
+        return all(answers.get(q) == a for q, a in self.expected.items())
+
+
+class _Cursor:
+    """The model a turn borrows. Its only state is what the machine sets; prompts are queued by on_enter."""
+
+    state: str
+
+    def __init__(self) -> None:
+        self.queued: list[str] = []
+
+    def queue(self, event: EventData) -> None:  # on_enter callback: cannot fail
+        self.queued.append(event.state.name)
+
+
+def machine_config(flow: Flow) -> dict[str, Any]:
+    """The flow as ``transitions`` configuration: states and transitions as plain dicts."""
+    states = [{"name": n, "on_enter": "queue"} for n in [q.id for q in flow.questions] + [o.id for o in flow.outcomes]]
+    transitions: list[dict[str, Any]] = []
+    for q in flow.questions:
+        for c in q.choices:
+            for b in c.branches():
+                t: dict[str, Any] = {"trigger": c.id, "source": q.id, "dest": b.to}
+                if b.when:
+                    t["conditions"] = [_When(b.when)]
+                transitions.append(t)
+    return {
+        "states": states,
+        "transitions": transitions,
+        "initial": flow.start,
+        "auto_transitions": False,
+        "send_event": True,
+        "ignore_invalid_triggers": False,
+    }
+
+
+class FlowEngine:
+    """One flow's machine and the pure turn over it."""
+
+    def __init__(self, flow: Flow):
+        self.flow = flow
+        self.machine = Machine(model=[], **machine_config(flow))
+        self._questions = {q.id: q for q in flow.questions}
+        self._outcomes = {o.id: o for o in flow.outcomes}
+        self._local = threading.local()
+
+    def _cursor(self) -> _Cursor:
+        cursor: _Cursor | None = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = _Cursor()
+            self.machine.add_model(cursor)
+            self._local.cursor = cursor
+        return cursor
+
+    def is_node(self, node: str) -> bool:
+        return node in self._questions or node in self._outcomes
+
+    def start(self) -> Turn:
+        pos = Position(self.flow.id, self.flow.start)
+        return Turn(pos, (self.prompt(pos),))
+
+    def step(self, pos: Position, choice: str) -> Turn:
+        """Answer the current question with ``choice`` (a choice id)."""
+        question = self._questions.get(pos.node)
+        if question is None or choice not in {c.id for c in question.choices}:
+            raise InvalidInput(f"{choice!r} is not a choice at {pos.node!r}")
+        answers = (*pos.answers, (pos.node, choice))
+        cursor = self._cursor()
+        cursor.queued.clear()
+        self.machine.set_state(pos.node, cursor)
+        try:
+            cursor.trigger(choice, answers=dict(answers))
+        except MachineError as exc:  # no branch matched: content lint forbids this
+            raise InvalidInput(str(exc)) from exc
+        new = Position(pos.flow, cursor.state, answers)
+        return Turn(new, tuple(self.prompt(Position(pos.flow, n, answers)) for n in cursor.queued))
+
+    def replay(self, answers: Iterable[tuple[str, str]]) -> Turn:
+        """Replay saved answers from the start; raise :class:`InvalidInput` if they no longer fit."""
+        turn = self.start()
+        for qid, choice in answers:
+            if turn.position.node != qid:
+                raise InvalidInput(f"saved answer for {qid!r} but the flow is at {turn.position.node!r}")
+            turn = self.step(turn.position, choice)
+        return turn
+
+    def back(self, pos: Position) -> Turn:
+        """Undo the last answer."""
+        return self.replay(pos.answers[:-1])
+
+    def prompt(self, pos: Position) -> Prompt:
+        if pos.node in self._questions:
+            return Ask(self._questions[pos.node])
+        outcome = self._outcomes[pos.node]
+        answers = pos.answer_map()
+        notes = tuple(n.text for n in outcome.notes if all(answers.get(q) == a for q, a in n.when.items()))
+        label = next(
+            (c.label for c in self.flow.classification if all(answers.get(q) == a for q, a in c.when.items())),
+            None,
+        )
+        return Result(outcome, notes, label)
+
+    def machine_config_json(self) -> dict[str, Any]:
+        """The machine's configuration as JSON-ready data (conditions by name)."""
+        config = machine_config(self.flow)
+        transitions = [
+            {**t, "conditions": [c.__name__ for c in t["conditions"]]} if "conditions" in t else t
+            for t in config["transitions"]
+        ]
+        return {
+            "flow": self.flow.id,
+            "initial": config["initial"],
+            "questions": [q.id for q in self.flow.questions],
+            "outcomes": [o.id for o in self.flow.outcomes],
+            "transitions": transitions,
+        }
+
+    def mermaid(self) -> str:
+        """The flow drawn by transitions' mermaid engine, from the same configuration as the machine."""
+        from transitions.extensions import GraphMachine
+
+        config = machine_config(self.flow)
+        for s in config["states"]:
+            s.pop("on_enter")
+        graph = GraphMachine(model=[], graph_engine="mermaid", show_conditions=True, title=self.flow.title, **config)
+        source: str = graph.get_combined_graph().draw(None)
+        return source
+
+
+@dataclass
+class Dialogs:
+    """All flows' engines, built once per content load."""
+
+    content: Content
+    engines: dict[str, FlowEngine] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.engines = {fid: FlowEngine(flow) for fid, flow in self.content.flows.items()}
+
+    def engine(self, flow_id: str) -> FlowEngine:
+        return self.engines[flow_id]
+
+    def restore(self, pos: Position) -> Turn | None:
+        """Check a saved position against current content; ``None`` when it no longer exists."""
+        engine = self.engines.get(pos.flow)
+        if engine is None:
+            return None
+        try:
+            turn = engine.replay(pos.answers)
+        except InvalidInput:
+            return None
+        return turn if turn.position.node == pos.node else None

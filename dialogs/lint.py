@@ -1,0 +1,199 @@
+"""Cross-checks over loaded content: the graph lint and the reference checks.
+
+Each problem names the file and the place, so that a reviewer who has never seen the code can fix it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from dialogs.content import Content, Flow, Problem
+
+RESERVED_CHOICE_IDS = {"trigger", "state", "may_trigger"}
+STALE_AFTER_DAYS = 365
+_TARGET = re.compile(r"^(contact|topic|flow|command):([a-z0-9_]+)(?::([a-z0-9_]+))?$")
+COMMANDS = {"contacts", "urgent", "help", "restart", "back", "forget", "start"}
+
+
+def lint_content(content: Content, *, today: dt.date | None = None) -> list[Problem]:
+    """Every cross-reference and graph problem in ``content`` (errors and warnings)."""
+    today = today or dt.date.today()
+    problems: list[Problem] = []
+    problems += _lint_contacts(content, today)
+    for flow in content.flows.values():
+        problems += _lint_flow(content, flow)
+    problems += _lint_areas(content)
+    problems += _lint_topics_and_intents(content)
+    return problems
+
+
+def _lint_contacts(content: Content, today: dt.date) -> list[Problem]:
+    out: list[Problem] = []
+    seen: dict[str, str] = {}
+    for area, c in content.all_contacts():
+        f = content.files.get(f"area:{area}", f"content/areas/{area}.yaml")
+        place = f"contacts[{c.id}]"
+        if c.id in seen:
+            out.append(Problem(f, place, f"contact id also used in {seen[c.id]}"))
+        seen[c.id] = f
+        if not (c.phone or c.url or c.text_to):
+            out.append(Problem(f, place, "a contact needs a phone, a text number or a url"))
+        if c.checked > today:
+            out.append(Problem(f, place, f"checked date {c.checked} is in the future"))
+        elif (today - c.checked).days > STALE_AFTER_DAYS:
+            out.append(
+                Problem(f, place, f"not checked since {c.checked} (over 12 months): check it again", warning=True)
+            )
+        if not c.hours.always and not c.hours.weekly:
+            out.append(Problem(f, f"{place}.hours", "give weekly hours or always: true"))
+    return out
+
+
+def _lint_flow(content: Content, flow: Flow) -> list[Problem]:
+    f = content.files.get(f"flow:{flow.id}", f"content/flows/{flow.id}.yaml")
+    out: list[Problem] = []
+    qids = [q.id for q in flow.questions]
+    oids = [o.id for o in flow.outcomes]
+    for dup in {x for x in qids + oids if (qids + oids).count(x) > 1}:
+        out.append(Problem(f, dup, "id used more than once among questions and outcomes"))
+    nodes = set(qids) | set(oids)
+    if flow.start not in qids:
+        out.append(Problem(f, "start", f"start {flow.start!r} is not a question of this flow"))
+
+    edges: dict[str, set[str]] = {q: set() for q in qids}
+    for q in flow.questions:
+        if not q.choices:
+            out.append(Problem(f, f"questions[{q.id}]", "dead end: a question needs choices"))
+        choice_ids = [c.id for c in q.choices]
+        for c in q.choices:
+            place = f"questions[{q.id}].choices[{c.id}]"
+            if choice_ids.count(c.id) > 1:
+                out.append(Problem(f, place, "choice id used twice in one question"))
+            if c.id in RESERVED_CHOICE_IDS:
+                out.append(Problem(f, place, f"{c.id!r} is reserved by the engine; pick another id"))
+            if not c.label.strip():
+                out.append(Problem(f, place, "choice without a label"))
+            branches = c.branches()
+            if branches and branches[-1].when:
+                out.append(Problem(f, place, "the last branch needs no 'when', so every path goes somewhere"))
+            for b in branches:
+                if b.to not in nodes:
+                    out.append(Problem(f, place, f"dangling transition to unknown id {b.to!r}"))
+                else:
+                    edges[q.id].add(b.to)
+                for wq, wa in b.when.items():
+                    out += _check_answer(f, place, flow, wq, wa)
+        for cite in q.cites:
+            if cite not in content.sources:
+                out.append(Problem(f, f"questions[{q.id}].cites", f"unknown source {cite!r}"))
+
+    reachable = {flow.start}
+    frontier = [flow.start]
+    while frontier:
+        for nxt in edges.get(frontier.pop(), ()):
+            if nxt not in reachable:
+                reachable.add(nxt)
+                frontier.append(nxt)
+    for node in sorted(nodes - reachable):
+        out.append(Problem(f, node, "unreachable from the start"))
+
+    areas = [a for a in content.areas.values() if a.practitioner_flow == flow.id] if flow.who == "practitioner" else []
+    areas = areas or list(content.areas.values())
+    for o in flow.outcomes:
+        place = f"outcomes[{o.id}]"
+        if not o.contacts:
+            out.append(Problem(f, place, "outcome without contacts"))
+        for area in areas:
+            visible = content.contacts_for(area.id)
+            for ref in o.contacts:
+                members = content.role_members(ref, area.id)
+                if not members:
+                    out.append(Problem(f, place, f"role {ref!r} has no contacts in area {area.id!r}"))
+                for cid in members:
+                    if cid not in visible:
+                        out.append(Problem(f, place, f"unknown contact {cid!r} (area {area.id!r})"))
+        for note in o.notes:
+            for wq, wa in note.when.items():
+                out += _check_answer(f, f"{place}.notes", flow, wq, wa)
+        for cite in o.cites:
+            if cite not in content.sources:
+                out.append(Problem(f, f"{place}.cites", f"unknown source {cite!r}"))
+    for i, cl in enumerate(flow.classification):
+        for wq, wa in cl.when.items():
+            out += _check_answer(f, f"classification[{i}]", flow, wq, wa)
+    if flow.who == "practitioner" and not flow.footer.strip():
+        out.append(Problem(f, "footer", "practitioner outcomes need the footer on professional judgement"))
+    return out
+
+
+def _check_answer(f: str, place: str, flow: Flow, qid: str, answer: str) -> list[Problem]:
+    q = flow.question(qid)
+    if q is None:
+        return [Problem(f, place, f"condition on unknown question {qid!r}")]
+    if answer not in {c.id for c in q.choices}:
+        return [Problem(f, place, f"condition on unknown answer {answer!r} of {qid!r}")]
+    return []
+
+
+def _lint_areas(content: Content) -> list[Problem]:
+    out: list[Problem] = []
+    for area in content.areas.values():
+        f = content.files.get(f"area:{area.id}", f"content/areas/{area.id}.yaml")
+        flow = content.flows.get(area.practitioner_flow)
+        if flow is None or flow.who != "practitioner":
+            out.append(Problem(f, "practitioner_flow", f"{area.practitioner_flow!r} is not a practitioner flow"))
+        visible = content.contacts_for(area.id)
+        if area.public_line and area.public_line not in visible:
+            out.append(Problem(f, "public_line", f"unknown contact {area.public_line!r}"))
+        for role, members in area.roles.items():
+            for cid in members:
+                if cid not in visible:
+                    out.append(Problem(f, f"roles.{role}", f"unknown contact {cid!r}"))
+        for oid in area.notes:
+            if flow is not None and flow.outcome(oid) is None:
+                out.append(Problem(f, f"notes.{oid}", f"no outcome {oid!r} in flow {flow.id!r}"))
+    return out
+
+
+def _lint_topics_and_intents(content: Content) -> list[Problem]:
+    out: list[Problem] = []
+    everywhere = {cid for _, c in content.all_contacts() for cid in [c.id]}
+    for t in content.topics.values():
+        for ref in t.contacts:
+            if not ref.startswith("role:") and ref not in everywhere:
+                out.append(Problem("content/topics.yaml", f"topics[{t.id}]", f"unknown contact {ref!r}"))
+        for cite in t.cites:
+            if cite not in content.sources:
+                out.append(Problem("content/topics.yaml", f"topics[{t.id}].cites", f"unknown source {cite!r}"))
+    for it in content.intents:
+        place = f"intents[{it.id}]"
+        m = _TARGET.match(it.target)
+        if not m:
+            out.append(Problem("content/routing.yaml", place, f"bad target {it.target!r}"))
+            continue
+        kind, ident, sub = m.groups()
+        ok = (
+            (kind == "contact" and ident in everywhere)
+            or (kind == "topic" and ident in content.topics)
+            or (kind == "command" and ident in COMMANDS)
+            or (
+                kind == "flow"
+                and ident in content.flows
+                and sub is not None
+                and (content.flows[ident].question(sub) or content.flows[ident].outcome(sub)) is not None
+            )
+        )
+        if not ok:
+            out.append(Problem("content/routing.yaml", place, f"target {it.target!r} names nothing that exists"))
+        if not (it.keywords or it.examples):
+            out.append(Problem("content/routing.yaml", place, "an intent needs keywords or examples"))
+    for cid in content.safety.contacts:
+        if cid not in everywhere:
+            out.append(Problem("content/safety.yaml", "contacts", f"unknown contact {cid!r}"))
+    for i, pattern in enumerate(content.safety.patterns):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            out.append(Problem("content/safety.yaml", f"patterns[{i}]", f"bad pattern: {exc}"))
+    return out
