@@ -217,6 +217,9 @@ class Assistant:
             return self._crisis(ctx, asked=True)
         if name == "help":
             return self._command(ctx, "help", "")
+        if name == "resume":
+            self._current(ctx, replace=True)
+            return "resume"
         if name == "forget":
             return self._command(ctx, "forget", "")
         if name == "who":
@@ -475,7 +478,7 @@ class Assistant:
             "\n".join(describe(self.content, c, ctx.now, detail=False) for c in contacts),
             self.content.text("crisis_after"),
         )
-        opts = (Option(self.signer.sign("g", "restart"), self.content.text("nav_continue"), nav=True),)
+        opts = (Option(self.signer.sign("g", "resume"), self.content.text("nav_continue"), nav=True),)
         ctx.out.append(Outbound(text, opts if ctx.s.who else (), kind="crisis", title=self.content.text("crisis_title")))
         if not asked:
             self._current(ctx)
