@@ -453,16 +453,19 @@ def _load(root: Path | None) -> tuple[Content | None, list[Problem]]:
         problems.append(Problem("content/routing.yaml", "synonyms", "must map answer ids to lists of words"))
 
     safety = _build(Safety, read(root / "safety.yaml"), "content/safety.yaml", problems)
-    raw_messages = read(root / "messages.yaml")
     messages: dict[str, str] = {}
-    if isinstance(raw_messages, dict):
+    for p in [root / "messages.yaml", *sorted((root / "messages").glob("*.yaml"))]:
+        raw_messages = read(p)
+        if not isinstance(raw_messages, dict):
+            problems.append(Problem(rel(p), "file", "must map message keys to text"))
+            continue
         for k, v in raw_messages.items():
             if not isinstance(v, str):
-                problems.append(Problem("content/messages.yaml", str(k), "each message must be text"))
+                problems.append(Problem(rel(p), str(k), "each message must be text"))
+            elif str(k) in messages:
+                problems.append(Problem(rel(p), str(k), "message key defined twice"))
             else:
                 messages[str(k)] = v.strip()
-    else:
-        problems.append(Problem("content/messages.yaml", "file", "must map message keys to text"))
 
     sources: dict[str, Source] = {}
     raw_sources = read(root / "sources.yaml") or {}
