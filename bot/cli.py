@@ -127,7 +127,10 @@ def cmd_contacts(args: argparse.Namespace) -> int:
     if not matches:
         print(content.text("no_contacts_found"))
         return 1
-    print("\n\n".join(describe(content, m.contact, at) for m in matches))
+    print("\n\n".join(
+        describe(content, m.contact, at) + (f"\n  Old number or name: {m.superseded}" if m.superseded else "")
+        for m in matches
+    ))
     return 0
 
 
@@ -148,7 +151,9 @@ def cmd_flow(args: argparse.Namespace) -> int:
 
 
 def cmd_content_check(args: argparse.Namespace) -> int:
-    content, problems = check_content()
+    from pathlib import Path
+
+    content, problems = check_content(Path(args.content) if args.content else None)
     for p in problems:
         print(p, file=sys.stderr if not p.warning else sys.stdout)
     errors = [p for p in problems if not p.warning]
@@ -276,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     csub = content.add_subparsers(dest="content_command", metavar="ACTION", required=True)
     check = csub.add_parser("check", help="validate every content file", description="Validate content: "
                             "exits non-zero on any problem; warns on contacts unchecked for 12 months.")
+    check.add_argument("--content", metavar="DIR", help="check this content folder instead of the installed one")
     check.set_defaults(func=cmd_content_check)
 
     store = sub.add_parser("store", help="state store tools", description="State store tools.")

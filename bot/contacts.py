@@ -63,6 +63,7 @@ class Match:
     area: str
     score: float
     open_now: bool
+    superseded: str = ""  # why an old number or name the query used now leads here
 
 
 def _words(text: str) -> list[str]:
@@ -73,26 +74,55 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
-@lru_cache(maxsize=256)
+_HAYSTACKS: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
+
+
 def _haystack(contact: Contact) -> tuple[str, ...]:
+    """The normalised strings a contact can be found by (cached: contacts are immutable)."""
+    key = (contact.id, contact.name, tuple(contact.aliases))
+    cached = _HAYSTACKS.get(key)
+    if cached is not None:
+        return cached
     items = [contact.name, contact.id.replace("_", " "), *contact.aliases, *(a.replace("_", " ") for a in contact.audience)]
     items += [s.name for s in contact.superseded if s.name]
-    return tuple(" ".join(_words(i)) for i in items if i)
+    cached = _HAYSTACKS[key] = tuple(" ".join(_words(i)) for i in items if i)
+    return cached
+
+
+def _superseded_note(query: str, contact: Contact) -> str:
+    digits = _digits(query)
+    words = " ".join(_words(query))
+    for old in contact.superseded:
+        if (len(digits) >= 4 and old.phone and digits in _digits(old.phone)) or (
+            old.name and words and words in " ".join(_words(old.name))
+        ):
+            return f"{old.phone or old.name}: {old.note}"
+    return ""
 
 
 def _score(query: str, contact: Contact) -> float:
+    """How well ``query`` (normalised words) names ``contact``, 0–100.
+
+    An alias named in full inside the query scores highest (more of the query covered, higher still); a
+    query that is part of an alias next; then typo-tolerant fuzzy matching.
+    """
     digits = _digits(query)
     if len(digits) >= 4:
         numbers = [contact.phone, contact.text_to, *(s.phone for s in contact.superseded)]
         return 100.0 if any(digits in _digits(n) for n in numbers if n) else 0.0
+    qw = query.split()
     best = 0.0
     for item in _haystack(contact):
-        if query == item:
-            return 100.0
-        s = fuzz.token_set_ratio(query, item)
-        if len(query) >= 4 and len(item) >= 4:
-            s = max(s, fuzz.partial_ratio(query, item) * 0.95)
-        best = max(best, s)
+        iw = item.split()
+        if not iw:
+            continue
+        if set(iw) <= set(qw):
+            best = max(best, 90.0 + 10.0 * len(iw) / len(qw))
+        elif set(qw) <= set(iw):
+            best = max(best, 85.0 + 10.0 * len(qw) / len(iw))
+        else:
+            fuzzy_words = sum(1 for w in qw if len(w) >= 4 and max(fuzz.ratio(w, x) for x in iw) >= 80)
+            best = max(best, fuzz.token_sort_ratio(query, item) * 0.9, 80.0 * fuzzy_words / len(qw))
     return best
 
 
@@ -134,7 +164,8 @@ def search(
             score = _score(q, c)
             if ooh and c.out_of_hours:
                 score = max(score, 90.0)
-        matches.append(Match(c, area_id, score, is_open(c, at)))
+        note = _superseded_note(query, c) if q and score >= 60 else ""
+        matches.append(Match(c, area_id, score, is_open(c, at), note))
     if q:
         best = max((m.score for m in matches), default=0.0)
         floor = max(60.0, best - 12.0)
@@ -177,4 +208,5 @@ def as_json(match: Match) -> dict[str, Any]:
         "source": c.source,
         "checked": c.checked.isoformat(),
         "area": match.area,
+        "superseded": match.superseded or None,
     }

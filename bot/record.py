@@ -41,6 +41,7 @@ def decision_record(
     lines += ["", f"Outcome: {result.outcome.title} [{result.outcome.id}]"]
     if result.classification:
         lines.append(f"Category: {result.classification}")
+    lines += [f"Note: {note}" for note in result.notes]
     lines += ["", "Contacts shown:"]
     lines += [f"- {c.name}: {' / '.join(x for x in (c.phone, c.url) if x)} (checked {c.checked})" for c in contacts]
     cites = [content.sources[c] for c in result.outcome.cites if c in content.sources]

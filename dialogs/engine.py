@@ -195,8 +195,9 @@ class FlowEngine:
         config = machine_config(self.flow)
         for s in config["states"]:
             s.pop("on_enter")
-        graph = GraphMachine(model=[], graph_engine="mermaid", show_conditions=True, title=self.flow.title, **config)
-        source: str = graph.get_combined_graph().draw(None)
+        model = _Cursor()
+        GraphMachine(model=model, graph_engine="mermaid", show_conditions=True, title=self.flow.title, **config)
+        source: str = model.get_graph().draw(None)  # type: ignore[attr-defined]
         return source
 
 
