@@ -167,6 +167,7 @@ def search(
         note = _superseded_note(query, c) if q and score >= 60 else ""
         matches.append(Match(c, area_id, score, is_open(c, at), note))
     if q:
+        matches = _cover_closed(content, matches)
         best = max((m.score for m in matches), default=0.0)
         floor = max(60.0, best - 12.0)
         matches = [m for m in matches if m.score >= floor]
@@ -174,6 +175,25 @@ def search(
     else:
         matches.sort(key=lambda m: (not m.open_now, m.contact.name))
     return matches[:limit]
+
+
+def _cover_closed(content: Content, matches: list[Match]) -> list[Match]:
+    """A closed service that matched well brings forward the open out-of-hours service that shares a role
+    with it in its area (Duty and Advice at 7pm → the Emergency Duty Team), scored just below it."""
+    by_key = {(m.area, m.contact.id): m for m in matches}
+    for m in list(matches):
+        if m.open_now or m.score < 80:
+            continue
+        pack = content.areas.get(m.area)
+        roles = pack.roles.values() if pack is not None else ()
+        for members in roles:
+            if m.contact.id not in members:
+                continue
+            for cid in members:
+                other = by_key.get((m.area, cid))
+                if other is not None and other.open_now and other.contact.out_of_hours and other.score < m.score - 1:
+                    by_key[(m.area, cid)] = Match(other.contact, other.area, m.score - 1, True, other.superseded)
+    return list(by_key.values())
 
 
 def order_by_open(contacts: list[Contact], at: dt.datetime) -> list[Contact]:

@@ -276,10 +276,22 @@ class Content:
     synonyms: dict[str, list[str]] = field(default_factory=dict)  # answer id → words typed for it
 
     def contacts_for(self, area: str) -> dict[str, Contact]:
-        """The contacts visible in an area: the national pack plus the area's own."""
-        out = {c.id: c for c in self.areas["national"].contacts}
-        if area != "national" and area in self.areas:
-            out.update({c.id: c for c in self.areas[area].contacts})
+        """The contacts visible in an area: the national pack plus the area's own.
+
+        A national contact that only stands in for a local service (a member of a national role that the area
+        fills with its own contacts, such as "your local children's social care") is left out in that area.
+        """
+        national = self.areas["national"]
+        out = {c.id: c for c in national.contacts}
+        pack = self.areas.get(area)
+        if pack is not None and area != "national":
+            kept = {cid for role, members in national.roles.items() if role not in pack.roles for cid in members}
+            kept |= {cid for members in pack.roles.values() for cid in members}
+            for role in pack.roles:
+                for cid in national.roles.get(role, []):
+                    if cid not in kept:
+                        out.pop(cid, None)
+            out.update({c.id: c for c in pack.contacts})
         return out
 
     def all_contacts(self) -> Iterator[tuple[str, Contact]]:
