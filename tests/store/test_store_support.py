@@ -1,0 +1,89 @@
+"""Helpers shared by the store suite (no tests here): a hand-moved clock, and ways to look at exactly
+what each kind of store holds, for the "nothing else is kept" and size checks."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+from bot.store import MemoryStore, SessionStore, SQLiteStore
+from bot.store_redis import RedisStore
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "store-suite-secret-0123456789abcdef"
+StoreFactory = Callable[..., SessionStore]  # make_store(ttl=..., clk=...) from conftest
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def redis_client(store: RedisStore) -> redis.Redis:
+    """A plain client on the store's server and database, to look behind the store's back."""
+    kwargs = store._redis.connection_pool.connection_kwargs
+    return redis.Redis(host=kwargs["host"], port=kwargs["port"], db=kwargs.get("db", 0))
+
+
+def records(store: SessionStore, key: str) -> dict[str, bytes]:
+    """Every record kept for one conversation, expired or not: name → stored bytes."""
+    if isinstance(store, MemoryStore):
+        item = store._data.get(key)
+        return {key: item[0].encode()} if item else {}
+    if isinstance(store, SQLiteStore):
+        rows = store._db.execute("SELECT key, data FROM sessions WHERE key = ?", (key,)).fetchall()
+        return {r[0]: r[1].encode() for r in rows}
+    assert isinstance(store, RedisStore)
+    with redis_client(store) as client:
+        found: dict[str, bytes] = {}
+        for name in client.scan_iter(match=f"{store.namespace}:*{key}*"):
+            value = client.get(name)
+            found[name.decode()] = value if isinstance(value, bytes) else b""
+        return found
+
+
+def record_size(store: SessionStore, key: str) -> int:
+    """Bytes kept for one conversation: its key(s) and value(s), plus SQLite's 8-byte expiry column."""
+    found = records(store, key)
+    extra = 8 * len(found) if isinstance(store, SQLiteStore) else 0
+    return sum(len(name.encode()) + len(value) for name, value in found.items()) + extra
+
+
+def everything_stored(store: SessionStore) -> bytes:
+    """All bytes the store holds anywhere: the memory dict, the SQLite files (db, WAL), every Redis key."""
+    if isinstance(store, MemoryStore):
+        return b"\n".join(k.encode() + b" " + v[0].encode() for k, v in store._data.items())
+    if isinstance(store, SQLiteStore):
+        parts = [p.read_bytes() for p in store.path.parent.glob(store.path.name + "*")]
+        return b"\n".join(parts)
+    assert isinstance(store, RedisStore)
+    with redis_client(store) as client:
+        out = []
+        for name in client.scan_iter(match="*"):
+            value = client.get(name)
+            out.append(name + b" " + (value if isinstance(value, bytes) else b""))
+        return b"\n".join(out)
+
+
+def worker_command(*args: str) -> list[str]:
+    """The command line for tests/store/test_store_worker.py, run as a separate bot process."""
+    return [sys.executable, str(REPO / "tests" / "store" / "test_store_worker.py"), *args]
+
+
+def worker_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
