@@ -1,0 +1,432 @@
+"""The Telegram adapter: python-telegram-bot updates in, neutral turns through the service, messages out.
+
+Private chats only: every message, command and button press becomes an :class:`~bot.types.Inbound` for
+:class:`~bot.service.Service` (which locks the conversation, drops re-delivered updates by ``update_id``,
+and saves state before we reply). Media is never downloaded: the handlers are chosen by filters that
+only look at which kind of attachment a message has, the message is deleted, and the assistant answers
+with its imagery warning. In groups and channels the bot runs no conversation at all: a command or a
+mention gets one fixed sentence with a link to a private chat.
+
+Nothing here logs message text, raw user or chat ids, or the token: only event names and hashed keys.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Any, TypeAlias, TypeVar
+
+from telegram import (
+    Bot,
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from adapters.telegram.ordering import PerChatUpdateProcessor
+from adapters.telegram.render import Piece, render
+from adapters.telegram.retry import RetryPolicy, with_retry
+from bot import render as neutral
+from bot.assistant import Defaults
+from bot.logs import log, log_error
+from bot.service import Handled, Service
+from bot.types import ConversationRef, Inbound, Outbound
+
+Context: TypeAlias = ContextTypes.DEFAULT_TYPE
+TelegramApp: TypeAlias = Application[
+    ExtBot[None], ContextTypes.DEFAULT_TYPE, dict[Any, Any], dict[Any, Any], dict[Any, Any], None
+]
+Callback: TypeAlias = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+T = TypeVar("T")
+
+PLATFORM = "telegram"
+#: The commands shown in Telegram's "/" menu, in order; descriptions are ``telegram_cmd_<name>`` messages.
+COMMANDS = ("start", "help", "contacts", "urgent", "exit", "forget")
+#: What we ask Telegram to send us (nothing else is handled).
+ALLOWED_UPDATES = ("message", "callback_query", "channel_post")
+#: The deep-link payload of the link offered in groups (``/start private`` is a plain start).
+GROUP_DEEP_LINK = "private"
+#: On quick exit, also delete this many message ids before the /exit message, so that a restart (which
+#: empties the in-memory list) still clears the recent conversation. Telegram skips ids it can't delete.
+QUICK_EXIT_SWEEP = 100
+_DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
+
+# Media kinds by filter, checked in order (an animation also carries a document). The filters only test
+# which attachment field is present; no file object is ever touched and getFile is never called.
+MEDIA_FILTERS: tuple[tuple[str, filters.BaseFilter], ...] = (
+    ("photo", filters.PHOTO),
+    ("animation", filters.ANIMATION),
+    ("video", filters.VIDEO),
+    ("video_note", filters.VIDEO_NOTE),
+    ("voice", filters.VOICE),
+    ("audio", filters.AUDIO),
+    ("sticker", filters.Sticker.ALL),
+    ("document", filters.Document.ALL),
+    ("story", filters.STORY),
+    ("paid_media", filters.PAID_MEDIA),
+)
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class RecentMessages:
+    """Recent message ids per conversation, for quick exit: ids only, never text, and bounded.
+
+    Keyed by the hashed conversation key; at most ``per_chat`` ids for each of at most ``chats``
+    conversations (the least recently active are dropped first). Lost on restart, by design.
+    """
+
+    def __init__(self, chats: int = 10_000, per_chat: int = 200):
+        self.chats = chats
+        self.per_chat = per_chat
+        self._ids: OrderedDict[str, deque[int]] = OrderedDict()
+
+    def add(self, key: str, *message_ids: int) -> None:
+        ids = self._ids.get(key)
+        if ids is None:
+            ids = self._ids[key] = deque(maxlen=self.per_chat)
+            while len(self._ids) > self.chats:
+                self._ids.popitem(last=False)
+        else:
+            self._ids.move_to_end(key)
+        ids.extend(message_ids)
+
+    def pop(self, key: str) -> list[int]:
+        return list(self._ids.pop(key, ()))
+
+    def get(self, key: str) -> list[int]:
+        return list(self._ids.get(key, ()))
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+class _SeenUpdates:
+    """A small LRU of update ids, for replies that do not go through the service (group refusals)."""
+
+    def __init__(self, size: int = 1024):
+        self.size = size
+        self._ids: OrderedDict[int, None] = OrderedDict()
+
+    def first_time(self, update_id: int) -> bool:
+        if update_id in self._ids:
+            return False
+        self._ids[update_id] = None
+        if len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+        return True
+
+
+@dataclass
+class TelegramAdapter:
+    """Handlers for one bot. ``install`` adds them to an Application; ``post_init`` sets the commands."""
+
+    service: Service
+    defaults: Defaults = field(default_factory=Defaults)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    recent: RecentMessages = field(default_factory=RecentMessages)
+    _seen: _SeenUpdates = field(default_factory=_SeenUpdates)
+
+    def text(self, key: str, **values: str) -> str:
+        return self.service.assistant.content.text(key, **values)
+
+    # ------------------------------------------------------------------------------------- wiring
+
+    def install(self, app: TelegramApp) -> None:
+        private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+        public = (filters.ChatType.GROUPS & filters.UpdateType.MESSAGE) | filters.UpdateType.CHANNEL_POST
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(MessageHandler(public, self.on_public))
+        app.add_handler(MessageHandler(private & filters.COMMAND, self.on_command))
+        for kind, media_filter in MEDIA_FILTERS:
+            app.add_handler(MessageHandler(private & media_filter, self._media_handler(kind)))
+        app.add_handler(MessageHandler(private & filters.TEXT, self.on_text))
+        app.add_handler(MessageHandler(private, self.on_other))
+        app.add_error_handler(self.on_error)
+
+    async def post_init(self, app: TelegramApp) -> None:
+        """Register the "/" menu. A failure is logged, not fatal: typed commands work regardless."""
+        commands = [BotCommand(name, self.text(f"telegram_cmd_{name}")) for name in COMMANDS]
+        try:
+            await self._call("setMyCommands", lambda: app.bot.set_my_commands(commands))
+        except TelegramError as exc:
+            log_error("telegram_set_commands_failed", exc)
+
+    # ----------------------------------------------------------------------------------- handlers
+
+    async def on_command(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        head, _, rest = (message.text or "").partition(" ")
+        if "\n" in head:  # "/start\nkent": Telegram also separates arguments with a line break
+            head, _, more = head.partition("\n")
+            rest = f"{more} {rest}"
+        name = head.lstrip("/").partition("@")[0].lower()
+        await self._message_turn(update, context, Inbound("command", command=name, arg=rest.strip()))
+
+    async def on_text(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        await self._message_turn(update, context, Inbound("text", text=message.text or "" if message else ""))
+
+    async def on_other(self, update: Update, context: Context) -> None:
+        """Locations, contacts, polls and the like: treated as something the bot didn't catch."""
+        await self._message_turn(update, context, Inbound("text", text=""))
+
+    def _media_handler(self, kind: str) -> Callback:
+        async def on_media(update: Update, context: Context) -> None:
+            await self.on_media(update, context, kind)
+
+        return on_media
+
+    async def on_media(self, update: Update, context: Context, kind: str) -> None:
+        """Delete the user's picture from the chat (best effort), then the assistant's warning."""
+        message = update.effective_message
+        if message is None:
+            return
+        removed = await self._delete_one(context.bot, message.chat_id, message.message_id)
+        log("telegram_media", kind=kind, removed=removed)
+        inbound = Inbound("media", media=kind)
+        await self._message_turn(update, context, inbound, media_removed=removed, track=False)
+
+    async def on_button(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        await self._answer(query)  # always, first: it stops the button's spinner
+        menu = query.message
+        if menu is None or menu.chat.type != "private":
+            return
+        ref = self._ref(context.bot, menu.chat.id, query.from_user.id)
+        inbound = Inbound("action", action=query.data or "")
+        handled = await self._handle(update, ref, inbound)
+        await self._deliver(context.bot, menu.chat.id, handled, current_id=menu.message_id, menu=menu)
+
+    async def on_public(self, update: Update, context: Context) -> None:
+        """Groups and channels: no conversation here, ever; once per command or mention, a private link."""
+        message = update.effective_message
+        bot = context.bot
+        if message is None or not self._addressed_to_me(message, bot):
+            return
+        if not self._seen.first_time(update.update_id):
+            return
+        link = f"https://t.me/{bot.username}?start={GROUP_DEEP_LINK}"
+        button = InlineKeyboardButton(self.text("telegram_private_button"), url=link)
+        piece = Piece(self.text("group_refusal", link=link), markup=InlineKeyboardMarkup([[button]]))
+        log("telegram_group_refusal", chat_type=message.chat.type)
+        try:
+            await self._call("sendMessage", lambda: self._send_piece(bot, message.chat_id, piece))
+        except TelegramError as exc:  # e.g. not allowed to post in this group or channel
+            log_error("telegram_send_failed", exc, where="group")
+
+    async def on_error(self, update: object, context: Context) -> None:
+        if context.error is not None:
+            log_error("telegram_update_failed", context.error)
+
+    # ---------------------------------------------------------------------------------- the turn
+
+    def _ref(self, bot: Bot, chat_id: int, user_id: int) -> ConversationRef:
+        return ConversationRef(PLATFORM, str(bot.id), str(chat_id), str(user_id))
+
+    async def _handle(self, update: Update, ref: ConversationRef, inbound: Inbound) -> Handled:
+        return await self.service.handle(ref, inbound, event_id=str(update.update_id), defaults=self.defaults)
+
+    async def _message_turn(
+        self,
+        update: Update,
+        context: Context,
+        inbound: Inbound,
+        *,
+        media_removed: bool = False,
+        track: bool = True,
+    ) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        ref = self._ref(context.bot, message.chat_id, user.id)
+        if track:
+            self.recent.add(self.service.key(ref), message.message_id)
+        handled = await self._handle(update, ref, inbound)
+        if media_removed and handled.reply is not None:
+            note = self.text("telegram_media_removed")
+            handled.reply.replies = [
+                replace(o, text=neutral.paragraphs(o.text, note)) if o.kind == "warning" else o
+                for o in handled.reply.replies
+            ]
+        await self._deliver(context.bot, message.chat_id, handled, current_id=message.message_id)
+
+    async def _deliver(
+        self, bot: Bot, chat_id: int, handled: Handled, *, current_id: int, menu: Message | Any | None = None
+    ) -> None:
+        """Send a turn's replies: edit the pressed menu where asked, quick exit, forget."""
+        reply = handled.reply
+        if handled.duplicate or reply is None:
+            return
+        key = handled.key
+        if reply.delete_conversation:
+            sweep = range(max(1, current_id - QUICK_EXIT_SWEEP), current_id + 1)
+            await self._delete_many(bot, chat_id, {*self.recent.pop(key), *sweep})
+        elif reply.session is None:
+            self.recent.pop(key)
+        track = reply.session is not None
+        try:
+            for out in reply.replies:
+                if out.replace_menu and menu is not None:
+                    edited = await self._edit(bot, menu, out)
+                    menu = None  # only the first replacing reply edits; any others are new messages
+                    if edited is not None:
+                        if track:
+                            self.recent.add(key, *edited)
+                        continue
+                sent = await self._send(bot, chat_id, out)
+                if track:
+                    self.recent.add(key, *sent)
+        except Forbidden as exc:  # the user blocked the bot: nothing more to do
+            log_error("telegram_send_failed", exc, conv=key[:12])
+
+    async def _send(self, bot: Bot, chat_id: int, out: Outbound) -> list[int]:
+        ids: list[int] = []
+        for piece in render(out):
+            sent = await self._call("sendMessage", partial(self._send_piece, bot, chat_id, piece))
+            ids.append(sent.message_id)
+        return ids
+
+    async def _send_piece(self, bot: Bot, chat_id: int, piece: Piece) -> Message:
+        return await bot.send_message(
+            chat_id,
+            piece.text,
+            entities=piece.entities or None,
+            reply_markup=piece.markup,
+            link_preview_options=_NO_PREVIEW,
+        )
+
+    async def _edit(self, bot: Bot, menu: Message | Any, out: Outbound) -> list[int] | None:
+        """Edit the pressed menu to show ``out``; ``None`` if Telegram refused (too old, not modified...)."""
+        pieces = render(out)
+        if not pieces:
+            return []
+        first = pieces[0]
+        try:
+            await self._call(
+                "editMessageText",
+                lambda: bot.edit_message_text(
+                    first.text,
+                    chat_id=menu.chat.id,
+                    message_id=menu.message_id,
+                    entities=first.entities or None,
+                    reply_markup=first.markup,
+                    link_preview_options=_NO_PREVIEW,
+                ),
+            )
+        except BadRequest:
+            log("telegram_edit_fallback")
+            return None
+        ids = [int(menu.message_id)]
+        for piece in pieces[1:]:
+            sent = await self._call("sendMessage", partial(self._send_piece, bot, menu.chat.id, piece))
+            ids.append(sent.message_id)
+        return ids
+
+    async def _call(self, method: str, call: Callable[[], Awaitable[T]]) -> T:
+        return await with_retry(call, self.retry, method)
+
+    async def _answer(self, query: CallbackQuery) -> None:
+        try:
+            await self._call("answerCallbackQuery", query.answer)
+        except TelegramError as exc:  # "query is too old" and the like: the turn still goes ahead
+            log_error("telegram_answer_failed", exc)
+
+    async def _delete_one(self, bot: Bot, chat_id: int, message_id: int) -> bool:
+        try:
+            return bool(await self._call("deleteMessage", lambda: bot.delete_message(chat_id, message_id)))
+        except TelegramError:
+            return False
+
+    async def _delete_many(self, bot: Bot, chat_id: int, message_ids: set[int]) -> None:
+        """Delete what Telegram lets us (it skips ids that are gone, too old or not deletable)."""
+        ordered = sorted(message_ids)
+        for i in range(0, len(ordered), _DELETE_BATCH):
+            batch = ordered[i : i + _DELETE_BATCH]
+            try:
+                await self._call("deleteMessages", partial(bot.delete_messages, chat_id, batch))
+            except TelegramError as exc:
+                log_error("telegram_delete_failed", exc, count=len(batch))
+        log("telegram_quick_exit", tried=len(ordered))
+
+    # ------------------------------------------------------------------------------------ groups
+
+    @staticmethod
+    def _addressed_to_me(message: Message, bot: Bot) -> bool:
+        """A command (``/start`` or ``/start@this_bot``) or an @mention of this bot; nothing else."""
+        username = (bot.username or "").lower()
+        found = message.parse_entities(
+            [MessageEntity.BOT_COMMAND, MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
+        )
+        for entity, text in found.items():
+            if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
+                _, at, target = text.partition("@")
+                if not at or target.lower() == username:
+                    return True
+            elif entity.type == MessageEntity.MENTION:
+                if text.lower() == f"@{username}":
+                    return True
+            elif entity.user is not None and entity.user.id == bot.id:  # a text mention of the bot
+                return True
+        return False
+
+
+def build_application(
+    token: str,
+    adapter: TelegramAdapter,
+    *,
+    base_url: str = "https://api.telegram.org/bot",
+    polling: bool = True,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    max_concurrent_updates: int = 256,
+) -> TelegramApp:
+    """A PTB Application with this adapter's handlers; updates ordered per chat, concurrent across chats.
+
+    Webhook mode (``polling=False``) has no Updater: the webhook server feeds ``update_queue``.
+    """
+    builder = (
+        Application.builder()
+        .token(token)
+        .base_url(base_url)
+        .base_file_url(file_url_for(base_url))
+        .concurrent_updates(PerChatUpdateProcessor(max_concurrent_updates))
+        .job_queue(None)
+        .post_init(adapter.post_init)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    if not polling:
+        builder = builder.updater(None)
+    app = builder.build()
+    adapter.install(app)
+    return app
+
+
+def file_url_for(base_url: str) -> str:
+    """Telegram's file URL beside a Bot API URL (never used to fetch anything; set so it stays local)."""
+    return base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
+
