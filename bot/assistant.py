@@ -67,7 +67,7 @@ class Assistant:
         self.crisis = CrisisDetector(content.safety)
         self.router = Router(content)
         self.ver = content.version[-4:]
-        self._flow_by_who = {f.who: f.id for f in content.flows.values() if f.who != "practitioner"}
+        self._flow_by_who: dict[str, str] = {f.who: f.id for f in content.flows.values() if f.who != "practitioner"}
 
     # ------------------------------------------------------------------------------------------ entry
 
@@ -479,7 +479,8 @@ class Assistant:
             self.content.text("crisis_after"),
         )
         opts = (Option(self.signer.sign("g", "resume"), self.content.text("nav_continue"), nav=True),)
-        ctx.out.append(Outbound(text, opts if ctx.s.who else (), kind="crisis", title=self.content.text("crisis_title")))
+        title = self.content.text("crisis_title")
+        ctx.out.append(Outbound(text, opts if ctx.s.who else (), kind="crisis", title=title))
         if not asked:
             self._current(ctx)
         return "urgent" if asked else "crisis"

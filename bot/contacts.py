@@ -83,7 +83,8 @@ def _haystack(contact: Contact) -> tuple[str, ...]:
     cached = _HAYSTACKS.get(key)
     if cached is not None:
         return cached
-    items = [contact.name, contact.id.replace("_", " "), *contact.aliases, *(a.replace("_", " ") for a in contact.audience)]
+    items = [contact.name, contact.id.replace("_", " "), *contact.aliases]
+    items += [a.replace("_", " ") for a in contact.audience]
     items += [s.name for s in contact.superseded if s.name]
     cached = _HAYSTACKS[key] = tuple(" ".join(_words(i)) for i in items if i)
     return cached
@@ -151,11 +152,7 @@ def search(
     ooh = bool(_OUT_OF_HOURS.search(" ".join(words)))
     words = [w for w in words if w not in _STOPWORDS]
     q = " ".join(words)
-    pool: list[tuple[str, Contact]]
-    if area:
-        pool = [(area, c) for c in content.contacts_for(area).values()]
-    else:
-        pool = list(content.all_contacts())
+    pool = [(area, c) for c in content.contacts_for(area).values()] if area else list(content.all_contacts())
     matches: list[Match] = []
     for area_id, c in pool:
         if not q:

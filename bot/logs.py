@@ -42,13 +42,13 @@ def setup_logging(level: str = "INFO", stream: Any = None) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def log(event: str, level: int = logging.INFO, **fields: Any) -> None:
+def log(event: str, /, level: int = logging.INFO, **fields: Any) -> None:
     """Log ``event`` with structured ``fields`` (ids must already be hashed)."""
     if _LOGGER.isEnabledFor(level):
         _LOGGER.log(level, event, extra={"fields": fields})
 
 
-def log_error(event: str, exc: BaseException, **fields: Any) -> None:
+def log_error(event: str, exc: BaseException, /, **fields: Any) -> None:
     """Log a failure by exception type only."""
     _LOGGER.error(event, extra={"fields": {**fields, "error": type(exc).__name__}})
 

@@ -55,7 +55,9 @@ def outcome(
     return Outbound(paragraphs(*parts), options, kind="outcome", title=o.title)
 
 
-def topic(content: Content, t: Topic, contacts: list[Contact], at: dt.datetime, options: tuple[Option, ...]) -> Outbound:
+def topic(
+    content: Content, t: Topic, contacts: list[Contact], at: dt.datetime, options: tuple[Option, ...]
+) -> Outbound:
     cites = ", ".join(content.sources[c].title for c in t.cites if c in content.sources)
     return Outbound(
         paragraphs(

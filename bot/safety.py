@@ -1,49 +1,159 @@
 """Crisis words: from any state, words of immediate danger or self-harm get emergency signposting first.
 
 The phrases, patterns, near-misses and spelling fixes are content (``content/safety.yaml``). Matching is
-done on normalised text: lower case, letters and digits only, single spaces, common misspellings and
-text-speak folded ("wanna" → "want to", "my self" → "myself").
+done on normalised text: lower case, accents and invisible characters dropped, letters and digits only,
+single spaces, common misspellings and text-speak folded ("wanna" → "want to", "my self" → "myself").
+On top of that the detector tries a few variants of what was typed, so that people in distress are
+understood however they type:
+
+- stretched letters ("dieeee", "killll") are squeezed;
+- spaced-out letters ("w a n t t o d i e") are joined, and a phrase's words may run together
+  ("killmyself");
+- digits inside words are read as letters ("k1ll");
+- a long word one typing slip away from a crisis word ("suicdie", "folowing") is read as that word.
+
+A near-miss ("dying of embarrassment", "nobody is in immediate danger") excuses only the words it covers:
+any other crisis words in the same message still trigger.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from dialogs.content import Safety
 
 _NON_WORD = re.compile(r"[^a-z0-9' ]+")
 _SPACES = re.compile(r"\s+")
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'", "′": "'"})
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b"})
+_MIXED = re.compile(r"\b(?=[a-z0-9]*[a-z])(?=[a-z0-9]*[0-9])[a-z0-9]+\b")
+_SPACED = re.compile(r"\b[a-z](?: [a-z]){2,}\b")  # three or more single letters in a row
+_STRETCH = re.compile(r"([a-z])\1{2,}")
+_SEP = " . "  # put where a near-miss was cut out: no phrase or pattern can match across it
+MIN_FUZZY = 6  # shortest typed word that may be read as a crisis word one slip away
+MIN_VOCAB = 7  # shortest crisis word that typing slips are checked against
 
 
-def normalise(text: str, spelling: dict[str, str] | None = None) -> str:
-    """Fold case, accents, punctuation and spacing; apply word-level spelling fixes."""
+def _basic(text: str) -> str:
+    """Lower case, no accents or invisible characters, letters, digits, apostrophes and single spaces."""
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower().replace("’", "'")
-    text = _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
-    if spelling:
-        text = " ".join(spelling.get(w, w) for w in text.split(" "))
-        for wrong, right in spelling.items():
-            if " " in wrong:
-                text = re.sub(rf"\b{re.escape(wrong)}\b", right, text)
-    return text.replace("'", "")
+    # Combining marks (accents, "zalgo") and format characters (zero-width joiners, direction marks)
+    # are dropped, so that they cannot split a word; anything else that is not a letter or digit is a space.
+    text = "".join(ch for ch in text if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf")
+    text = text.lower().translate(_QUOTES)
+    return _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
+
+
+class Spelling:
+    """Word-level fixes: misspelling or text-speak → the canonical words, applied in one pass.
+
+    Keys with an apostrophe ("he'll") are looked up before apostrophes are dropped, so that they do not
+    collide with other words ("hell"); keys with spaces ("my self") are replaced as phrases.
+    """
+
+    def __init__(self, table: Mapping[str, str] | None = None):
+        table = {_basic(k): _basic(v).replace("'", "") for k, v in (table or {}).items() if _basic(k)}
+        self.apostrophe = {k: v for k, v in table.items() if "'" in k}
+        self.single = {k: v for k, v in table.items() if "'" not in k and " " not in k}
+        self.multi = {k: v for k, v in table.items() if "'" not in k and " " in k}
+        keys = sorted(self.multi, key=len, reverse=True)
+        self._multi = re.compile(r"\b(?:" + "|".join(re.escape(k) for k in keys) + r")\b") if keys else None
+
+    def __call__(self, text: str) -> str:
+        """``text`` from :func:`_basic` (apostrophes kept) → fixed text without apostrophes."""
+        if self.apostrophe:
+            text = " ".join(self.apostrophe.get(w, w) for w in text.split(" "))
+        text = text.replace("'", "")
+        if self._multi is not None:
+            text = self._multi.sub(lambda m: self.multi[m.group(0)], text)
+        if self.single:
+            text = " ".join(self.single.get(w, w) for w in text.split(" "))
+        return _SPACES.sub(" ", text).strip()
+
+
+def normalise(text: str, spelling: Mapping[str, str] | Spelling | None = None) -> str:
+    """Fold case, accents, punctuation and spacing; apply word-level spelling fixes."""
+    fix = spelling if isinstance(spelling, Spelling) else Spelling(spelling)
+    return fix(_basic(text))
+
+
+def _phrase_regex(phrase: str) -> str:
+    """A phrase as a regular expression: whole words, which may also be typed run together."""
+    return r"\b" + r" ?".join(re.escape(w) for w in phrase.split(" ")) + r"\b"
 
 
 class CrisisDetector:
     """Decides whether a message speaks of immediate danger or self-harm."""
 
     def __init__(self, safety: Safety):
-        self.spelling = {k.lower(): v.lower() for k, v in safety.spelling.items()}
-        phrases = [normalise(p, self.spelling) for p in safety.phrases]
-        alternatives = [re.escape(p) for p in phrases if p] + list(safety.patterns)
-        self._pattern = re.compile(r"\b(?:" + "|".join(alternatives) + r")\b") if alternatives else None
-        self._near = [normalise(n, self.spelling) for n in safety.near_misses]
+        self.spelling = Spelling(safety.spelling)
+        phrases = [p for p in (normalise(p, self.spelling) for p in safety.phrases) if p]
+        alternatives = [_phrase_regex(p) for p in phrases] + [f"(?:{p})" for p in safety.patterns]
+        self._pattern = re.compile("|".join(alternatives)) if alternatives else None
+        near = sorted({n for n in (normalise(n, self.spelling) for n in safety.near_misses) if n}, key=len)
+        self._near = (
+            re.compile("|".join(_phrase_regex(n) for n in reversed(near))) if near else None
+        )
+        self._vocab = sorted({w for p in phrases for w in p.split(" ") if len(w) >= MIN_VOCAB})
 
     def is_crisis(self, text: str) -> bool:
+        """True when ``text`` speaks of danger now, suicide or self-harm (and not only as a near-miss)."""
         if self._pattern is None:
             return False
-        norm = normalise(text[:5000], self.spelling)
-        if not self._pattern.search(norm):
-            return False
-        # A message that is exactly a known near-miss ("dying of embarrassment") does not trigger.
-        return not any(n and n in norm and not self._pattern.search(norm.replace(n, " ")) for n in self._near)
+        return any(self._matches(v) for v in self.variants(text))
+
+    def matched(self, text: str) -> str | None:
+        """The crisis words found (for tests and reviewers), or ``None``."""
+        if self._pattern is None:
+            return None
+        for v in self.variants(text):
+            m = self._pattern.search(self._without_near_misses(v))
+            if m:
+                return m.group(0)
+        return None
+
+    def _matches(self, norm: str) -> bool:
+        assert self._pattern is not None
+        return self._pattern.search(norm) is not None and (
+            self._pattern.search(self._without_near_misses(norm)) is not None
+        )
+
+    def _without_near_misses(self, norm: str) -> str:
+        return self._near.sub(_SEP, norm) if self._near is not None else norm
+
+    def variants(self, text: str) -> list[str]:
+        """The normalised readings of ``text`` that are checked (the first is the plain one)."""
+        base = _basic(text)
+        base = _MIXED.sub(lambda m: m.group(0).translate(_LEET) if not m.group(0).isdigit() else m.group(0), base)
+        base = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), base)
+        readings = [base, _STRETCH.sub(r"\1\1", base), _STRETCH.sub(r"\1", base)]
+        out: list[str] = []
+        for r in readings:
+            fixed = self._fuzzy(self.spelling(r))
+            if fixed not in out:
+                out.append(fixed)
+        return out
+
+    def _fuzzy(self, norm: str) -> str:
+        """Read a long word one typing slip (a wrong, missing, extra or swapped letter) away from a crisis
+        word as that word."""
+        if not self._vocab:
+            return norm
+        words = norm.split(" ")
+        for i, w in enumerate(words):
+            if len(w) < MIN_FUZZY or w in self._vocab:
+                continue
+            near = _closest(w, self._vocab)
+            if near is not None:
+                words[i] = near
+        return " ".join(words)
+
+
+def _closest(word: str, vocab: Sequence[str]) -> str | None:
+    found = process.extractOne(word, vocab, scorer=OSA.distance, score_cutoff=1)
+    return found[0] if found is not None else None

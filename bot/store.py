@@ -209,7 +209,7 @@ class SQLiteStore(SessionStore):
 
     async def health(self) -> bool:
         try:
-            return self._db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+            return bool(self._db.execute("PRAGMA quick_check").fetchone()[0] == "ok")
         except sqlite3.Error:
             return False
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]*$", max_length=48)]
 Audience = Literal["professionals", "public", "children_and_young_people"]
 Who = Literal["practitioner", "parent", "young_person"]
+_ALL_WHO: tuple[Who, ...] = ("practitioner", "parent", "young_person")
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
@@ -222,7 +223,7 @@ class Intent(_Strict):
 
     id: Id
     target: str
-    who: list[Who] = Field(default_factory=lambda: ["practitioner", "parent", "young_person"])
+    who: list[Who] = Field(default_factory=lambda: list(_ALL_WHO))
     keywords: list[str] = Field(default_factory=list)
     examples: list[str] = Field(default_factory=list)
 

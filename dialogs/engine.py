@@ -142,7 +142,7 @@ class FlowEngine:
         cursor.queued.clear()
         self.machine.set_state(pos.node, cursor)
         try:
-            cursor.trigger(choice, answers=dict(answers))
+            cursor.trigger(choice, answers=dict(answers))  # type: ignore[attr-defined]  # bound by transitions
         except MachineError as exc:  # no branch matched: content lint forbids this
             raise InvalidInput(str(exc)) from exc
         new = Position(pos.flow, cursor.state, answers)

@@ -101,9 +101,21 @@ def test_summer_time_is_london_time(content: Content) -> None:
 
 def test_contacts_command_json_shape_and_out_of_hours(content: Content) -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "bot", "contacts", "out of hours", "--area", "leeds", "--at", "2026-11-21T22:30",
-         "--json"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "contacts",
+            "out of hours",
+            "--area",
+            "leeds",
+            "--at",
+            "2026-11-21T22:30",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     results = json.loads(run.stdout)
     assert results[0]["id"] == "leeds_edt" and results[0]["open_now"] is True
@@ -111,6 +123,7 @@ def test_contacts_command_json_shape_and_out_of_hours(content: Content) -> None:
 
 
 def test_contacts_command_rejects_an_unknown_area() -> None:
-    run = subprocess.run([sys.executable, "-m", "bot", "contacts", "x", "--area", "york"],
-                         capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "contacts", "x", "--area", "york"], capture_output=True, text=True, check=False
+    )
     assert run.returncode == 2 and "kent, leeds, national" in run.stderr

@@ -122,8 +122,12 @@ def test_contact_not_checked_for_a_year_is_a_warning_not_an_error(draft: Path) -
 
 def test_content_check_command_exits_non_zero_on_a_problem(draft: Path) -> None:
     edit(draft / "flows/kent.yaml", lambda d: d.update(start="nope"))
-    run = subprocess.run([sys.executable, "-m", "bot", "content", "check", "--content", str(draft)],
-                         capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "content", "check", "--content", str(draft)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 1
     assert "flows/kent.yaml: start" in run.stderr
 
@@ -132,7 +136,8 @@ def test_a_new_area_pack_needs_no_python(draft: Path) -> None:
     (draft / "areas/york.yaml").write_text(
         "id: york\nname: York\npractitioner_flow: ukcis\npublic_line: york_front_door\n"
         "roles: {social_care: [york_front_door], public_line: [york_front_door]}\n"
-        "contacts:\n  - id: york_front_door\n    name: York children's front door\n    audience: [professionals, public]\n"
+        "contacts:\n  - id: york_front_door\n    name: York children's front door\n"
+        "    audience: [professionals, public]\n"
         "    phone: '01904 000000'\n    source: https://example.org/york\n    checked: 2026-11-01\n"
     )
     content, found = check_content(draft, today=TODAY)

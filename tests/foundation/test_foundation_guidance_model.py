@@ -32,8 +32,14 @@ def test_kent_adult_involved_refers_and_is_aggravated_adult_involved(content: Co
 
 @pytest.mark.parametrize("aggravated", ["yes", "no"])
 def test_kent_twelve_or_under_refers_on_both_branches(content: Content, aggravated: str) -> None:
-    r = decide(content, "kent", immediate_danger="no", adult_involved="no", aggravating_factors=aggravated,
-               age_band="12_or_under")
+    r = decide(
+        content,
+        "kent",
+        immediate_danger="no",
+        adult_involved="no",
+        aggravating_factors=aggravated,
+        age_band="12_or_under",
+    )
     assert r["outcome"] == "refer"
     assert r["path"] == ["immediate_danger", "adult_involved", "aggravating_factors", "age_band"]
 
@@ -43,8 +49,12 @@ def test_kent_experimental_twelve_or_under_points_to_underage_cse_and_hsb_proced
 
     engine = FlowEngine(content.flows["kent"])
     base = [("immediate_danger", "no"), ("adult_involved", "no")]
-    experimental = engine.prompt(engine.replay([*base, ("aggravating_factors", "no"), ("age_band", "12_or_under")]).position)
-    aggravated = engine.prompt(engine.replay([*base, ("aggravating_factors", "yes"), ("age_band", "12_or_under")]).position)
+    experimental = engine.prompt(
+        engine.replay([*base, ("aggravating_factors", "no"), ("age_band", "12_or_under")]).position
+    )
+    aggravated = engine.prompt(
+        engine.replay([*base, ("aggravating_factors", "yes"), ("age_band", "12_or_under")]).position
+    )
     assert isinstance(experimental, Result) and isinstance(aggravated, Result)
     extra = [n.lower() for n in experimental.notes if n not in aggravated.notes]
     assert extra, "the experimental 12-or-under path needs its own note"
@@ -54,31 +64,50 @@ def test_kent_experimental_twelve_or_under_points_to_underage_cse_and_hsb_proced
 
 
 def test_kent_aggravated_thirteen_to_seventeen_asks_the_risk_level(content: Content) -> None:
-    r = decide(content, "kent", immediate_danger="no", adult_involved="no", aggravating_factors="yes",
-               age_band="13_to_17")
+    r = decide(
+        content, "kent", immediate_danger="no", adult_involved="no", aggravating_factors="yes", age_band="13_to_17"
+    )
     assert r["outcome"] is None
-    assert r["next_question"] == {"id": "risk_level", "text": r["next_question"]["text"],  # type: ignore[index]
-                                  "options": ["high", "low_medium"]}
+    assert r["next_question"] == {
+        "id": "risk_level",
+        "text": r["next_question"]["text"],  # type: ignore[index]
+        "options": ["high", "low_medium"],
+    }
 
 
 def test_kent_experimental_thirteen_to_seventeen_asks_about_harm_vulnerability_consent(content: Content) -> None:
-    r = decide(content, "kent", immediate_danger="no", adult_involved="no", aggravating_factors="no",
-               age_band="13_to_17")
+    r = decide(
+        content, "kent", immediate_danger="no", adult_involved="no", aggravating_factors="no", age_band="13_to_17"
+    )
     assert r["next_question"]["id"] == "harm_vulnerability_or_no_consent"  # type: ignore[index]
 
 
 @pytest.mark.parametrize(("risk", "outcome"), [("high", "refer"), ("low_medium", "single_agency_or_early_help")])
 def test_kent_risk_level_decides(content: Content, risk: str, outcome: str) -> None:
-    r = decide(content, "kent", immediate_danger="no", adult_involved="no", aggravating_factors="yes",
-               age_band="13_to_17", risk_level=risk)
+    r = decide(
+        content,
+        "kent",
+        immediate_danger="no",
+        adult_involved="no",
+        aggravating_factors="yes",
+        age_band="13_to_17",
+        risk_level=risk,
+    )
     assert r["outcome"] == outcome
     assert r["classification"] == "Aggravated: youth only"
 
 
 @pytest.mark.parametrize(("harm", "outcome"), [("yes", "refer"), ("no", "single_agency_or_early_help")])
 def test_kent_harm_vulnerability_or_no_consent_decides(content: Content, harm: str, outcome: str) -> None:
-    r = decide(content, "kent", immediate_danger="no", adult_involved="no", aggravating_factors="no",
-               age_band="13_to_17", harm_vulnerability_or_no_consent=harm)
+    r = decide(
+        content,
+        "kent",
+        immediate_danger="no",
+        adult_involved="no",
+        aggravating_factors="no",
+        age_band="13_to_17",
+        harm_vulnerability_or_no_consent=harm,
+    )
     assert r["outcome"] == outcome
     assert r["classification"] == "Experimental"
 
@@ -92,8 +121,15 @@ def test_kent_refer_names_the_integrated_front_door_and_its_numbers(content: Con
 
 
 def test_kent_single_agency_says_the_early_help_notification_is_retired(content: Content) -> None:
-    r = decide(content, "kent", immediate_danger="no", adult_involved="no", aggravating_factors="no",
-               age_band="13_to_17", harm_vulnerability_or_no_consent="no")
+    r = decide(
+        content,
+        "kent",
+        immediate_danger="no",
+        adult_involved="no",
+        aggravating_factors="no",
+        age_band="13_to_17",
+        harm_vulnerability_or_no_consent="no",
+    )
     text = content.flows["kent"].outcome("single_agency_or_early_help").text.lower()  # type: ignore[union-attr]
     assert "early help" in text and "record" in text
     assert any(c["id"] == "kent_early_help" for c in r["contacts"])  # type: ignore[union-attr]

@@ -22,14 +22,24 @@ def decide(content: Content, **answers: str) -> dict[str, object]:
 
 
 def test_romantic_two_sixteen_year_olds_sharing_only_with_each_other(content: Content) -> None:
-    r = decide(content, adult_involved="no", aggravating_factors="no", age_band="13_to_17",
-               harm_vulnerability_or_no_consent="no")
+    r = decide(
+        content,
+        adult_involved="no",
+        aggravating_factors="no",
+        age_band="13_to_17",
+        harm_vulnerability_or_no_consent="no",
+    )
     assert (r["outcome"], r["classification"]) == ("single_agency_or_early_help", "Experimental")
 
 
 def test_attention_seeking_thirteen_year_old_sends_to_fourteen_year_old_when_flirting(content: Content) -> None:
-    r = decide(content, adult_involved="no", aggravating_factors="no", age_band="13_to_17",
-               harm_vulnerability_or_no_consent="no")
+    r = decide(
+        content,
+        adult_involved="no",
+        aggravating_factors="no",
+        age_band="13_to_17",
+        harm_vulnerability_or_no_consent="no",
+    )
     assert (r["outcome"], r["classification"]) == ("single_agency_or_early_help", "Experimental")
 
 
