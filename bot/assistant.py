@@ -495,6 +495,7 @@ class Assistant:
             ctx.out.append(Outbound(self.content.text("no_contacts_found"), self._nav(ctx), kind="info"))
             return "contacts_none"
         body = "\n\n".join(describe(self.content, m.contact, ctx.now) for m in matches)
+        area = matches[0].area if area else None  # an area named in the query ("out of hours leeds") wins
         heading = self.content.text("contacts_for", area=self.content.areas[area].name) if area else ""
         ctx.out.append(Outbound(render.paragraphs(heading, body), self._nav(ctx), kind="info"))
         return "contacts"

@@ -142,13 +142,13 @@ def search(
 ) -> list[Match]:
     """Contacts for ``query``, best first; services open at ``at`` before closed ones of similar fit.
 
-    With no area the contacts of every area are searched, unless the query names one ("... leeds").
-    An empty query lists the area's contacts. Numbers (even old ones printed in seed documents) match
-    the contact that owns them.
+    With no area the contacts of every area are searched; an area the query names ("... leeds") is searched
+    instead of ``area``. An empty query lists the area's contacts. Numbers (even old ones printed in seed
+    documents) match the contact that owns them.
     """
     words = _words(query)
     named_area, words = find_area_word(content, words)
-    area = area or named_area
+    area = named_area or area
     ooh = bool(_OUT_OF_HOURS.search(" ".join(words)))
     words = [w for w in words if w not in _STOPWORDS]
     q = " ".join(words)
