@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import signal
 import sys
@@ -152,6 +153,8 @@ def run_telegram(
         if urlsplit(webhook_url).scheme != "https" or not urlsplit(webhook_url).hostname:
             raise SettingsError("--webhook-url must be a public https:// URL that Telegram can reach.")
         webhook = WebhookConfig(webhook_url, webhook_secret(settings), listen, port)
+    # Opt in to PTB's future timedelta durations, which silences a deprecation warning on every 429.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     setup_logging(settings.ypsi_log_level)
     redact_in_logs(token, webhook.secret_token if webhook else "")
     try:
