@@ -37,14 +37,16 @@ _STRETCH = re.compile(r"([a-z])\1{2,}")
 _SEP = " . "  # put where a near-miss was cut out: no phrase or pattern can match across it
 MIN_FUZZY = 6  # shortest typed word that may be read as a crisis word one slip away
 MIN_VOCAB = 7  # shortest crisis word that typing slips are checked against
+MIN_RUN = 9  # shortest typed word searched for phrases run together inside it
 
 
 def _basic(text: str) -> str:
     """Lower case, no accents or invisible characters, letters, digits, apostrophes and single spaces."""
-    text = unicodedata.normalize("NFKD", text)
-    # Combining marks (accents, "zalgo") and format characters (zero-width joiners, direction marks)
-    # are dropped, so that they cannot split a word; anything else that is not a letter or digit is a space.
-    text = "".join(ch for ch in text if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf")
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        # Combining marks (accents, "zalgo") and format characters (zero-width joiners, direction marks)
+        # are dropped, so that they cannot split a word; anything else not a letter or digit is a space.
+        text = "".join(ch for ch in text if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf")
     text = text.lower().translate(_QUOTES)
     return _SPACES.sub(" ", _NON_WORD.sub(" ", text)).strip()
 
@@ -100,22 +102,34 @@ class CrisisDetector:
             re.compile("|".join(_phrase_regex(n) for n in reversed(near))) if near else None
         )
         self._vocab = sorted({w for p in phrases for w in p.split(" ") if len(w) >= MIN_VOCAB})
+        # Letters typed one at a time ("i w a n t t o d i e") or words run together ("iwanttodie") lose
+        # their word breaks: look for the phrases with spaces removed anywhere inside such a run.
+        self._compact = re.compile("|".join(re.escape(p.replace(" ", "")) for p in phrases)) if phrases else None
 
     def is_crisis(self, text: str) -> bool:
         """True when ``text`` speaks of danger now, suicide or self-harm (and not only as a near-miss)."""
         if self._pattern is None:
             return False
-        return any(self._matches(v) for v in self.variants(text))
+        base = _basic(text)
+        return any(self._matches(v) for v in self._variants(base)) or self._run_together(base)
 
     def matched(self, text: str) -> str | None:
         """The crisis words found (for tests and reviewers), or ``None``."""
         if self._pattern is None:
             return None
-        for v in self.variants(text):
+        for v in self._variants(_basic(text)):
             m = self._pattern.search(self._without_near_misses(v))
             if m:
                 return m.group(0)
         return None
+
+    def _run_together(self, base: str) -> bool:
+        """Phrases typed without spaces inside a longer word ("iwanttodie"), or one letter at a time."""
+        if self._compact is None:
+            return False
+        runs = [r.replace(" ", "") for r in _SPACED.findall(base)]
+        runs += [w for w in base.replace("'", "").split(" ") if len(w) >= MIN_RUN]
+        return any(self._compact.search(r) or self._compact.search(_STRETCH.sub(r"\1\1", r)) for r in runs)
 
     def _matches(self, norm: str) -> bool:
         assert self._pattern is not None
@@ -128,9 +142,11 @@ class CrisisDetector:
 
     def variants(self, text: str) -> list[str]:
         """The normalised readings of ``text`` that are checked (the first is the plain one)."""
-        base = _basic(text)
+        return self._variants(_basic(text))
+
+    def _variants(self, base: str) -> list[str]:
         base = _MIXED.sub(lambda m: m.group(0).translate(_LEET) if not m.group(0).isdigit() else m.group(0), base)
-        base = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), base)
+        base = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), base)  # "k i l l myself" → "kill myself"
         readings = [base, _STRETCH.sub(r"\1\1", base), _STRETCH.sub(r"\1", base)]
         out: list[str] = []
         for r in readings:
