@@ -1,0 +1,370 @@
+"""Block Kit rendering of the neutral replies, the /ypsi menu and App Home: pure functions, no I/O.
+
+Every sentence comes from content (``content/messages.yaml`` and ``content/messages/slack.yaml``); this module
+only arranges it within Slack's limits (3,000 characters a section, 75 a button label, 50 blocks a
+message, 100 a Home view).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.assistant import Assistant
+from bot.contacts import hours_text, is_open, order_by_open
+from bot.types import Option, Outbound
+from dialogs.content import Contact, Content
+
+Block = dict[str, Any]
+
+# Action ids. Buttons carrying an assistant token are "ypsi_opt_<n>" (unique within a message).
+ACTION_OPTION = "ypsi_opt_"
+ACTION_TRIAGE = "ypsi_triage"
+ACTION_AREA = "ypsi_area"
+ACTION_FORGET = "ypsi_forget"
+
+MAX_SECTION = 3000
+MAX_LABEL = 75
+MAX_HEADER = 150
+MAX_BLOCKS = 50
+MAX_HOME_BLOCKS = 100
+MAX_FALLBACK = 3000
+_WRAPPED = re.compile(r"(?<=\S)\n(?=[a-z(])")
+
+# The contacts App Home lists: content roles and ids, resolved per area (unknown ones are skipped).
+HOME_CONTACTS = (
+    "role:social_care",
+    "role:early_help",
+    "police_emergency",
+    "police_101",
+    "ceop",
+    "report_remove",
+)
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """A message as Slack takes it: ``text`` is the notification fallback, ``blocks`` what is shown."""
+
+    text: str
+    blocks: list[Block]
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters in mrkdwn and plain text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _plain(text: str, limit: int = MAX_LABEL) -> dict[str, Any]:
+    return {"type": "plain_text", "text": _clip(text, limit), "emoji": True}
+
+
+def unwrap(text: str) -> str:
+    """Join lines that content wrapped mid-sentence (the next line starts in lower case): Slack would
+    otherwise show every line break. Lists, contact lines and new sentences keep theirs."""
+    return _WRAPPED.sub(" ", text)
+
+
+def _section(mrkdwn: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
+
+
+def chunks(text: str, limit: int = MAX_SECTION) -> list[str]:
+    """Split text into pieces of at most ``limit`` characters, at paragraph, then line, then hard breaks."""
+    out: list[str] = []
+    current = ""
+    for para in [p for p in text.split("\n\n") if p.strip()]:
+        pieces = [para] if len(para) <= limit else _split_long(para, limit)
+        for piece in pieces:
+            candidate = f"{current}\n\n{piece}" if current else piece
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                out.append(current)
+                current = piece
+    if current:
+        out.append(current)
+    return out
+
+
+def _split_long(para: str, limit: int) -> list[str]:
+    out: list[str] = []
+    current = ""
+    for line in para.split("\n"):
+        while len(line) > limit:
+            if current:
+                out.append(current)
+                current = ""
+            out.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            out.append(current)
+            current = line
+    if current:
+        out.append(current)
+    return out
+
+
+class Renderer:
+    """Turns :class:`Outbound` replies and the Slack-only screens into Block Kit."""
+
+    def __init__(self, content: Content, assistant: Assistant, command: str = "/ypsi"):
+        self.content = content
+        self.assistant = assistant
+        self.command = command
+        self._urgent = assistant.option_for("g", "urgent")
+        self._record = assistant.option_for("g", "record")
+
+    def text(self, key: str, **values: str) -> str:
+        return self.content.text(key, **values)
+
+    # ----------------------------------------------------------------------------------- replies
+
+    def blocks(self, out: Outbound) -> list[Block]:
+        """One reply as blocks: a heading, its text in sections, then choices and navigation as buttons."""
+        blocks: list[Block] = []
+        if out.title:
+            if out.kind == "menu":
+                blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*{escape(out.title)}*"}]})
+            else:
+                blocks.append({"type": "header", "text": _plain(out.title, MAX_HEADER)})
+        if out.kind == "record":
+            fence = "```"
+            blocks += [_section(f"{fence}{escape(c)}{fence}") for c in chunks(out.text, MAX_SECTION - 6)]
+        else:
+            blocks += [_section(escape(c)) for c in chunks(unwrap(out.text))]
+        choices = [o for o in out.options if not o.nav]
+        nav = [o for o in out.options if o.nav]
+        n = 0
+        for block_id, group in (("ypsi_choices", choices), ("ypsi_nav", nav)):
+            if not group:
+                continue
+            buttons = []
+            for o in group[:25]:
+                buttons.append(self._button(o, n))
+                n += 1
+            blocks.append({"type": "actions", "block_id": block_id, "elements": buttons})
+        return _fit(blocks, MAX_BLOCKS)
+
+    def _button(self, o: Option, n: int) -> Block:
+        button: Block = {
+            "type": "button",
+            "action_id": f"{ACTION_OPTION}{n}",
+            "text": _plain(o.label),
+            "value": o.action,
+        }
+        if o.action == self._urgent:
+            button["style"] = "danger"
+        elif o.action == self._record:
+            button["style"] = "primary"
+        return button
+
+    def message(self, out: Outbound) -> SlackMessage:
+        return SlackMessage(fallback(out), self.blocks(out))
+
+    def merged(self, outs: list[Outbound]) -> SlackMessage:
+        """Several replies as one message (ephemeral answers, which cannot be edited one by one)."""
+        blocks: list[Block] = []
+        for i, out in enumerate(outs):
+            if i:
+                blocks.append({"type": "divider"})
+            blocks += self.blocks(out)
+        _renumber(blocks)
+        return SlackMessage(_clip("\n\n".join(fallback(o) for o in outs), MAX_FALLBACK), _fit(blocks, MAX_BLOCKS))
+
+    def answered(self, token: str) -> SlackMessage | None:
+        """What a question message becomes once answered: "✓ question — answer" (and the flow's intro, if it
+        was the first question), from the pressed button's token; ``None`` if it is not a choice."""
+        parts = self.assistant.signer.verify(token)
+        if not parts or parts[0] != "c" or len(parts) != 5:
+            return None
+        flow = self.content.flows.get(parts[1])
+        if flow is None or not (parts[2].isdigit() and parts[3].isdigit()):
+            return None
+        qi, ci = int(parts[2]), int(parts[3])
+        if qi >= len(flow.questions) or ci >= len(flow.questions[qi].choices):
+            return None
+        q = flow.questions[qi]
+        line = self.text("slack_answered", question=q.text, answer=q.choices[ci].label)
+        blocks: list[Block] = []
+        if q.id == flow.start:
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*{escape(flow.title)}*"}]})
+            blocks += [_section(escape(c)) for c in chunks(unwrap(flow.intro))]
+        blocks.append(_section(escape(line)))
+        return SlackMessage(line, blocks)
+
+    # ------------------------------------------------------------------------------ Slack screens
+
+    def menu(self, topic_options: list[Option], nav: list[Option]) -> SlackMessage:
+        """The /ypsi menu: start a triage, contacts and help, then the guidance topics."""
+        first: list[Block] = [
+            {
+                "type": "button",
+                "action_id": ACTION_TRIAGE,
+                "text": _plain(self.text("slack_menu_triage")),
+                "value": "triage",
+                "style": "primary",
+            },
+        ]
+        first += [self._button(o, i) for i, o in enumerate(nav)]
+        blocks: list[Block] = [
+            _section(escape(self.text("slack_menu_intro"))),
+            {"type": "actions", "block_id": "ypsi_menu", "elements": first},
+        ]
+        if topic_options:
+            blocks.append(_section(escape(self.text("slack_menu_topics"))))
+            buttons = [self._button(o, len(nav) + i) for i, o in enumerate(topic_options[:25])]
+            blocks.append({"type": "actions", "block_id": "ypsi_topics", "elements": buttons})
+        return SlackMessage(self.text("slack_menu_intro"), blocks)
+
+    def help(self, core: list[Outbound], areas: list[str]) -> SlackMessage:
+        """/ypsi help: how to use the slash command, then the assistant's own help."""
+        usage = Outbound(self.text("slack_help", command=self.command, areas="|".join(areas)), kind="info")
+        return self.merged([usage, *core])
+
+    def dm_note(self, team_id: str, dm_channel: str) -> SlackMessage:
+        """The ephemeral note in a channel pointing to the direct messages where the answer went."""
+        link = f"<slack://channel?team={team_id}&id={dm_channel}|{escape(self.text('slack_open_dm'))}>"
+        note = self.text("slack_moved_to_dm")
+        return SlackMessage(note, [_section(f"{escape(note)} {link}")])
+
+    # ------------------------------------------------------------------------------------ App Home
+
+    def home(self, area: str, now: dt.datetime, note: str = "") -> dict[str, Any]:
+        """The App Home view: area (with a picker), Start triage, key contacts open or closed now, the rule
+        about imagery, and Forget me."""
+        c = self.content
+        pack = c.areas[area]
+        area_name = self.area_label(area)
+        blocks: list[Block] = [{"type": "header", "text": _plain(self.text("slack_home_title"), MAX_HEADER)}]
+        if note:
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(note)}]})
+        blocks.append(_section(escape(self.text("slack_home_intro"))))
+        options = [self._area_option(a) for a in self.area_order()]
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": "ypsi_home_area",
+                "text": {"type": "mrkdwn", "text": self.text("slack_home_area", area=escape(area_name))},
+                "accessory": {
+                    "type": "static_select",
+                    "action_id": ACTION_AREA,
+                    "placeholder": _plain(self.text("slack_home_area_pick")),
+                    "options": options,
+                    "initial_option": self._area_option(area),
+                },
+            }
+        )
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "ypsi_home_start",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ACTION_TRIAGE,
+                        "text": _plain(self.text("slack_home_start")),
+                        "value": "triage",
+                        "style": "primary",
+                    },
+                ],
+            }
+        )
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": escape(self.text("slack_home_start_hint"))},
+                ],
+            }
+        )
+        blocks.append({"type": "divider"})
+        blocks.append(_section(escape(self.text("slack_home_contacts", area=pack.name))))
+        contacts = order_by_open(c.resolve_contacts(list(HOME_CONTACTS), area), now)
+        blocks += [_section(self.contact_line(x, now)) for x in contacts[:20]]
+        blocks.append({"type": "divider"})
+        blocks.append({"type": "header", "text": _plain(self.text("slack_home_imagery_title"), MAX_HEADER)})
+        blocks.append(_section(escape(self.text("record_imagery"))))
+        blocks.append({"type": "divider"})
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": "ypsi_home_forget",
+                "text": {"type": "mrkdwn", "text": escape(self.text("slack_home_forget_hint"))},
+                "accessory": {
+                    "type": "button",
+                    "action_id": ACTION_FORGET,
+                    "text": _plain(self.text("slack_home_forget")),
+                    "value": "forget",
+                    "style": "danger",
+                    "confirm": {
+                        "title": _plain(self.text("slack_home_forget_confirm_title"), 100),
+                        "text": _plain(self.text("slack_home_forget_confirm_text"), 300),
+                        "confirm": _plain(self.text("slack_home_forget_confirm_yes"), 30),
+                        "deny": _plain(self.text("slack_home_forget_confirm_no"), 30),
+                        "style": "danger",
+                    },
+                },
+            }
+        )
+        return {"type": "home", "blocks": _fit(blocks, MAX_HOME_BLOCKS)}
+
+    def contact_line(self, contact: Contact, now: dt.datetime) -> str:
+        reach = " · ".join(escape(x) for x in (contact.phone, contact.text_to, contact.url) if x)
+        state = self.text("open_now") if is_open(contact, now) else self.text("closed_now")
+        return self.text(
+            "slack_home_contact",
+            name=escape(contact.name),
+            reach=reach,
+            hours=escape(hours_text(contact)),
+            state=escape(state),
+        )
+
+    def area_order(self) -> list[str]:
+        """Areas by name, with "elsewhere" (the national pack) last, as the assistant asks."""
+        others = sorted(a for a in self.content.areas if a != "national")
+        return [*others, "national"] if "national" in self.content.areas else others
+
+    def area_label(self, area: str) -> str:
+        return self.text("area_elsewhere") if area == "national" else self.content.areas[area].name
+
+    def _area_option(self, area: str) -> Block:
+        return {"text": _plain(self.area_label(area)), "value": area}
+
+
+def fallback(out: Outbound) -> str:
+    """The plain text Slack shows in notifications and where blocks cannot be shown."""
+    return _clip("\n\n".join(x for x in (out.title, out.text) if x), MAX_FALLBACK)
+
+
+def _renumber(blocks: list[Block]) -> None:
+    """Keep option action ids unique across merged replies."""
+    n = 0
+    for block in blocks:
+        if block.get("type") != "actions":
+            continue
+        for element in block["elements"]:
+            if str(element.get("action_id", "")).startswith(ACTION_OPTION):
+                element["action_id"] = f"{ACTION_OPTION}{n}"
+                n += 1
+
+
+def _fit(blocks: list[Block], limit: int) -> list[Block]:
+    """Drop text sections from the end of the body (never the buttons) until the blocks fit."""
+    if len(blocks) <= limit:
+        return blocks
+    actions = [b for b in blocks if b.get("type") == "actions"]
+    others = [b for b in blocks if b.get("type") != "actions"]
+    return others[: limit - len(actions)] + actions

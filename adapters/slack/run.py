@@ -1,0 +1,162 @@
+"""``ypsi-bot slack``: run the Slack app in Socket Mode (default) or over HTTP (``--http``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.app import SlackBot, make_client, web_app
+from bot.assistant import Assistant
+from bot.logs import log, setup_logging
+from bot.service import Service
+from bot.settings import Settings, SettingsError
+from bot.store import open_store
+from dialogs.content import load_content
+
+# auth.test errors that mean the token itself is wrong, not that Slack is unreachable.
+_REFUSED = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "not_allowed_token_type",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SlackTokens:
+    bot: str
+    app: str = ""  # Socket Mode
+    signing_secret: str = ""  # HTTP mode
+
+
+def _secret(value: object) -> str:
+    get = getattr(value, "get_secret_value", None)
+    return str(get()).strip() if callable(get) else ""
+
+
+def slack_tokens(settings: Settings, *, http: bool) -> SlackTokens:
+    """The tokens the chosen mode needs, or :class:`SettingsError` naming the one that is missing or wrong."""
+    bot = _secret(settings.slack_bot_token)
+    if not bot:
+        raise SettingsError(
+            "SLACK_BOT_TOKEN is not set: install the app to your workspace and copy its Bot User OAuth Token "
+            "(xoxb-...) from the app's OAuth & Permissions page."
+        )
+    if not bot.startswith("xoxb-"):
+        raise SettingsError("SLACK_BOT_TOKEN does not look like a bot token: it should start with xoxb-.")
+    if http:
+        secret = _secret(settings.slack_signing_secret)
+        if not secret:
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from the app's Basic Information "
+                "page (or run Socket Mode, without --http, with SLACK_APP_TOKEN)."
+            )
+        return SlackTokens(bot, signing_secret=secret)
+    app = _secret(settings.slack_app_token)
+    if not app:
+        raise SettingsError(
+            "SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-...) with "
+            "connections:write from the app's Basic Information page "
+            "(or run `ypsi-bot slack --http` with SLACK_SIGNING_SECRET)."
+        )
+    if not app.startswith("xapp-"):
+        raise SettingsError("SLACK_APP_TOKEN does not look like an app-level token: it should start with xapp-.")
+    return SlackTokens(bot, app=app)
+
+
+def run_slack(settings: Settings, http: bool = False, port: int = 3000, listen: str = "127.0.0.1") -> int:
+    """Run until SIGINT or SIGTERM. Missing or refused tokens raise :class:`SettingsError`."""
+    tokens = slack_tokens(settings, http=http)
+    setup_logging(settings.ypsi_log_level)
+    asyncio.run(serve(settings, tokens, http=http, port=port, listen=listen))
+    return 0
+
+
+async def serve(
+    settings: Settings,
+    tokens: SlackTokens,
+    *,
+    http: bool,
+    port: int = 3000,
+    listen: str = "127.0.0.1",
+    stop: asyncio.Event | None = None,
+    ready: Callable[[SlackBot, int | None], None] | None = None,
+) -> None:
+    """Serve until ``stop`` is set (by SIGINT/SIGTERM when not given). ``ready`` gets the bot and the HTTP
+    port once Slack can reach it."""
+    stop = stop or _stop_on_signals()
+    content = load_content()
+    secret = settings.secret()
+    store = open_store(settings.ypsi_store, ttl=settings.ypsi_session_ttl)
+    try:
+        client = make_client(tokens.bot, settings.slack_api_url)
+        await _check_bot_token(client)
+        bot = SlackBot(
+            Service(Assistant(content, secret), store, secret),
+            client=client,
+            signing_secret=tokens.signing_secret,
+            default_area=settings.ypsi_default_area,
+        )
+        if http:
+            runner = web.AppRunner(web_app(bot), access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, listen, port)
+            await site.start()
+            bound = int(runner.addresses[0][1])
+            log("slack_listening", mode="http", address=listen, port=bound, store=store.backend)
+            if ready is not None:
+                ready(bot, bound)
+            try:
+                await stop.wait()
+            finally:
+                await runner.cleanup()
+        else:
+            handler = AsyncSocketModeHandler(bot.app, app_token=tokens.app)
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+            log("slack_listening", mode="socket", store=store.backend)
+            if ready is not None:
+                ready(bot, None)
+            try:
+                await stop.wait()
+            finally:
+                await handler.close_async()  # type: ignore[no-untyped-call]
+        log("slack_stopped")
+    finally:
+        await store.close()
+
+
+async def _check_bot_token(client: AsyncWebClient) -> None:
+    """Fail at once, in one sentence, if Slack refuses the bot token; carry on if Slack is unreachable."""
+    try:
+        await client.auth_test()
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", ""))
+        if error in _REFUSED:
+            raise SettingsError(
+                f"Slack refused SLACK_BOT_TOKEN ({error}): copy it again from the app's "
+                "OAuth & Permissions page, after installing the app."
+            ) from None
+        log("slack_auth_check_failed", error=error[:40])
+    except Exception as exc:  # unreachable now; Bolt checks again on the first request
+        log("slack_auth_check_failed", error=type(exc).__name__)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
