@@ -1,0 +1,41 @@
+"""Fixtures for the Slack adapter tests; the helpers they use are in test_slack_harness.py."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from test_slack_harness import TODAY, Harness, Stack
+
+from dialogs.content import Content, load_content
+from tests.fakes.slack_api import FakeSlack
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    # slack-sdk sends every request through a proxy from the environment, loopback included.
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    return load_content(today=TODAY)
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def stack(slack: FakeSlack, content: Content) -> AsyncIterator[Stack]:
+    s = Stack(slack, content)
+    yield s
+    await s.stop()
+
+
+@pytest.fixture
+async def h(stack: Stack) -> Harness:
+    return await stack.start()
