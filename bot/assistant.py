@@ -404,7 +404,14 @@ class Assistant:
             self._enter(ctx, flow, turn, replace=replace)
             return
         pos = Position(s.flow, s.node, tuple(s.answers))
-        self._show(ctx, flow, pos, self.dialogs.engine(flow.id).prompt(pos), replace=replace)
+        prompt = self.dialogs.engine(flow.id).prompt(pos)
+        if isinstance(prompt, Result) and not replace:
+            # Already shown in full: a short reminder with the ways on, not the whole outcome again.
+            opts = self._outcome_options(flow)
+            ctx.out.append(Outbound(c.text("at_outcome"), (*opts, *self._nav(ctx)), kind="menu",
+                                    title=prompt.outcome.title))
+            return
+        self._show(ctx, flow, pos, prompt, replace=replace)
 
     def _answer(self, ctx: _Ctx, flow: Flow, choice: str, *, replace: bool = False) -> str:
         _, pos = self._position(ctx)
@@ -435,10 +442,11 @@ class Assistant:
             area = ctx.s.area or "national"
             contacts = self.content.resolve_contacts(prompt.outcome.contacts, area)
             note = self.content.areas[area].notes.get(prompt.outcome.id, "") if flow.who == "practitioner" else ""
-            opts = []
-            if flow.who == "practitioner":
-                opts.append(Option(self.signer.sign("g", "record"), self.content.text("nav_record"), nav=True))
-            out = render.outcome(self.content, flow, prompt, contacts, note, ctx.now, (*opts, *self._nav(ctx)))
+            opts = list(self._outcome_options(flow))
+            detail = flow.who == "practitioner"
+            out = render.outcome(
+                self.content, flow, prompt, contacts, note, ctx.now, (*opts, *self._nav(ctx)), detail=detail
+            )
             if flow.who == "practitioner":
                 record = decision_record(self.content, flow, area, pos.answers, prompt, contacts, ctx.now)
                 out = Outbound(out.text, out.options, out.kind, out.title, record=record)
@@ -446,18 +454,27 @@ class Assistant:
             out = Outbound(out.text, out.options, out.kind, out.title, out.record, replace_menu=True)
         ctx.out.append(out)
 
+    def _outcome_options(self, flow: Flow) -> tuple[Option, ...]:
+        if flow.who != "practitioner":
+            return ()
+        return (Option(self.signer.sign("g", "record"), self.content.text("nav_record"), nav=True),)
+
     def _nav(self, ctx: _Ctx) -> tuple[Option, ...]:
-        names = ["back"] if ctx.s.answers else []
+        chosen_here = not (ctx.defaults.area and ctx.defaults.who)
+        names = ["back"] if ctx.s.answers or (chosen_here and ctx.s.flow is not None) else []
         names += ["restart", "contacts", "urgent"]
         return tuple(Option(self.signer.sign("g", n), self.content.text(f"nav_{n}"), nav=True) for n in names)
 
     def _back(self, ctx: _Ctx, *, replace: bool = False) -> str:
         flow, pos = self._position(ctx)
         if flow is None or pos is None or not pos.answers:
-            if ctx.s.area is not None and not ctx.defaults.area and not ctx.s.answers and ctx.s.flow is not None:
-                ctx.s.area, ctx.s.flow, ctx.s.node = None, None, None
-            elif ctx.s.who is not None and not ctx.defaults.fixed_who and ctx.s.flow is None:
-                ctx.s.who = None
+            # Before the first answer, back steps out to "where are you?", then "who are you?" (unless the
+            # platform or command line fixed them).
+            s = ctx.s
+            if s.area is not None and not ctx.defaults.area:
+                s.area, s.flow, s.node, s.answers = None, None, None, []
+            elif s.who is not None and not ctx.defaults.who:
+                s.who, s.flow, s.node, s.answers = None, None, None, []
             self._current(ctx, replace=replace)
             return "back"
         self._enter(ctx, flow, self.dialogs.engine(flow.id).back(pos), replace=replace)
@@ -475,7 +492,7 @@ class Assistant:
         contacts = self.content.resolve_contacts(list(self.content.safety.contacts), ctx.s.area or "national")
         text = render.paragraphs(
             self.content.text("crisis"),
-            "\n".join(describe(self.content, c, ctx.now, detail=False) for c in contacts),
+            "\n".join(describe(self.content, c, ctx.now, detail=False, state=False) for c in contacts),
             self.content.text("crisis_after"),
         )
         opts = (Option(self.signer.sign("g", "resume"), self.content.text("nav_continue"), nav=True),)
@@ -503,7 +520,8 @@ class Assistant:
     def _topic(self, ctx: _Ctx, topic_id: str) -> str:
         t = self.content.topics[topic_id]
         contacts = self.content.resolve_contacts(t.contacts, ctx.s.area or "national")
-        ctx.out.append(render.topic(self.content, t, contacts, ctx.now, self._nav(ctx)))
+        detail = ctx.s.who in (None, "practitioner")
+        ctx.out.append(render.topic(self.content, t, contacts, ctx.now, self._nav(ctx), detail=detail))
         return "topic"
 
     def _record(self, ctx: _Ctx) -> str:

@@ -198,10 +198,14 @@ def order_by_open(contacts: list[Contact], at: dt.datetime) -> list[Contact]:
     return sorted(contacts, key=lambda c: not is_open(c, at))
 
 
-def describe(content: Content, contact: Contact, at: dt.datetime, *, detail: bool = True) -> str:
-    """A contact as a few plain lines: name, how to reach it, whether it is open now."""
+def describe(content: Content, contact: Contact, at: dt.datetime, *, detail: bool = True, state: bool = True) -> str:
+    """A contact as plain text: name and how to reach it; with ``detail``, hours, whether it is open now and
+    what it is for; without, one line that still says when a service is closed (``state``)."""
     reach = " · ".join(x for x in (contact.phone, contact.text_to, contact.url) if x)
     lines = [f"{contact.name}: {reach}"]
+    if not detail and state and not contact.hours.always:
+        open_now = content.text("open_now") if is_open(contact, at) else content.text("closed_now")
+        lines[0] += f" ({open_now})"
     if detail:
         state = content.text("open_now") if is_open(contact, at) else content.text("closed_now")
         lines.append(f"  {hours_text(contact)} ({state})")

@@ -17,8 +17,8 @@ def paragraphs(*parts: str) -> str:
     return "\n\n".join(p.strip() for p in parts if p and p.strip())
 
 
-def contact_lines(content: Content, contacts: list[Contact], at: dt.datetime) -> str:
-    return "\n".join(describe(content, c, at) for c in order_by_open(contacts, at))
+def contact_lines(content: Content, contacts: list[Contact], at: dt.datetime, *, detail: bool = True) -> str:
+    return "\n".join(describe(content, c, at, detail=detail) for c in order_by_open(contacts, at))
 
 
 def question(content: Content, flow: Flow, q: Question, options: tuple[Option, ...], *, first: bool) -> Outbound:
@@ -40,7 +40,10 @@ def outcome(
     area_note: str,
     at: dt.datetime,
     options: tuple[Option, ...],
+    *,
+    detail: bool = True,
 ) -> Outbound:
+    """An outcome; ``detail`` (practitioners) adds each contact's hours and purpose and the sources."""
     o = result.outcome
     cites = ", ".join(content.sources[c].title for c in o.cites if c in content.sources)
     parts = [
@@ -48,21 +51,29 @@ def outcome(
         o.text,
         *result.notes,
         area_note,
-        content.text("contacts_heading") + "\n" + contact_lines(content, contacts, at) if contacts else "",
-        content.text("based_on", sources=cites) if cites else "",
+        content.text("contacts_heading") + "\n" + contact_lines(content, contacts, at, detail=detail) if contacts else "",
+        content.text("based_on", sources=cites) if cites and detail else "",
         flow.footer,
     ]
     return Outbound(paragraphs(*parts), options, kind="outcome", title=o.title)
 
 
 def topic(
-    content: Content, t: Topic, contacts: list[Contact], at: dt.datetime, options: tuple[Option, ...]
+    content: Content,
+    t: Topic,
+    contacts: list[Contact],
+    at: dt.datetime,
+    options: tuple[Option, ...],
+    *,
+    detail: bool = True,
 ) -> Outbound:
     cites = ", ".join(content.sources[c].title for c in t.cites if c in content.sources)
     return Outbound(
         paragraphs(
             t.text,
-            content.text("contacts_heading") + "\n" + contact_lines(content, contacts, at) if contacts else "",
+            content.text("contacts_heading") + "\n" + contact_lines(content, contacts, at, detail=detail)
+            if contacts
+            else "",
             content.text("based_on", sources=cites) if cites else "",
         ),
         options,

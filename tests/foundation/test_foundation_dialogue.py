@@ -213,3 +213,24 @@ def test_saved_session_holds_only_ids_and_is_small(assistant: Assistant) -> None
     raw = chat.session.dumps()
     assert "Jo" not in raw and "Mary" not in raw
     assert len(raw.encode()) <= 512
+
+
+def test_back_before_the_first_answer_steps_out_to_where_and_who(assistant: Assistant) -> None:
+    chat = Chat(assistant)
+    chat.start()
+    chat.press("I'm a parent or carer")
+    chat.press("Kent")
+    assert chat.session is not None and chat.session.flow == "parent"
+    chat.press("Back")
+    assert chat.session.area is None and chat.last[-1].text.endswith("Where are you?")
+    chat.type("back")
+    assert chat.session.who is None and chat.last[-1].text.endswith("Who are you?")
+
+
+def test_text_at_an_outcome_gets_a_short_reminder_not_the_whole_outcome_again(assistant: Assistant) -> None:
+    chat = Chat(assistant, Defaults(who="young_person", area="leeds"))
+    chat.start()
+    chat.press("I just need to talk")
+    full = chat.last[-1]
+    replies = chat.type("zzzz qqqq")
+    assert replies[-1].title == full.title and len(replies[-1].text) < len(full.text) / 3
