@@ -1,37 +1,23 @@
 """``ypsi-bot telegram``: long polling by default, or ``--webhook-url`` for a webhook with a secret token.
 
-Start-up order: getMe (retried on network errors), post_init (setMyCommands), start processing, then
-either deleteWebhook + getUpdates (polling) or the webhook server + setWebhook. SIGINT/SIGTERM stop it
-gracefully (polling confirms the updates it has handled). State is in the store, so a crash loses at
-most the turn in flight.
+Settings are checked before python-telegram-bot and aiohttp are even imported, so a missing or malformed
+token stops the start at once with one sentence. The running itself is in :mod:`adapters.telegram.serve`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import re
-import signal
 import sys
-from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
-from telegram.error import InvalidToken, NetworkError
-
-from adapters.telegram.app import ALLOWED_UPDATES, TelegramAdapter, TelegramApp, build_application
-from adapters.telegram.retry import RetryPolicy, with_retry
-from adapters.telegram.webhook import WebhookConfig, WebhookServer
-from bot.assistant import Assistant, Defaults
-from bot.logs import log, setup_logging
-from bot.service import Service
+from bot.assistant import Defaults
 from bot.settings import Settings, SettingsError
-from bot.store import SessionStore, open_store
 from dialogs.content import Content, ContentError, load_content
 
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
-POLL_TIMEOUT = 30  # seconds a getUpdates long poll may wait
 
 
 def webhook_secret(settings: Settings) -> str:
@@ -82,81 +68,31 @@ def redact_in_logs(*secrets: str) -> None:
         handler.addFilter(_RedactSecrets(*secrets))
 
 
-@contextlib.asynccontextmanager
-async def running(
-    app: TelegramApp,
-    store: SessionStore,
-    *,
-    webhook: WebhookConfig | None = None,
-    retry: RetryPolicy | None = None,
-    poll_timeout: int = POLL_TIMEOUT,
-) -> AsyncIterator[WebhookServer | None]:
-    """Run ``app`` (polling, or the webhook server) for the body of the ``async with``; then stop it."""
-    retry = retry or RetryPolicy()
-    server: WebhookServer | None = None
-    await with_retry(app.initialize, retry, "getMe")
-    try:
-        if app.post_init is not None:
-            await app.post_init(app)
-        await app.start()
-        if webhook is None:
-            assert app.updater is not None
-            await app.updater.start_polling(
-                timeout=poll_timeout, allowed_updates=list(ALLOWED_UPDATES), bootstrap_retries=5
-            )
-        else:
-            server = WebhookServer(app, store, webhook)
-            await server.start()
-            await with_retry(
-                lambda: app.bot.set_webhook(
-                    webhook.url,
-                    secret_token=webhook.secret_token,
-                    allowed_updates=list(ALLOWED_UPDATES),
-                    max_connections=webhook.max_connections,
-                ),
-                retry,
-                "setWebhook",
-            )
-        log("telegram_started", mode="polling" if webhook is None else "webhook")
-        yield server
-    finally:
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if server is not None:
-            await server.stop()
-        if app.running:
-            await app.stop()
-        await app.shutdown()
-        log("telegram_stopped")
-
-
-async def _serve(app: TelegramApp, store: SessionStore, webhook: WebhookConfig | None) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):  # not on Windows
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        async with running(app, store, webhook=webhook):
-            await stop.wait()
-    finally:
-        await store.close()
-
-
 def run_telegram(
     settings: Settings, webhook_url: str | None = None, port: int = 8443, listen: str = "127.0.0.1"
 ) -> int:
     """Run the bot until SIGINT/SIGTERM. Bad settings raise SettingsError (the CLI prints one sentence)."""
     token = settings.telegram_token()
-    webhook: WebhookConfig | None = None
+    webhook_token: str | None = None
     if webhook_url is not None:
         if urlsplit(webhook_url).scheme != "https" or not urlsplit(webhook_url).hostname:
             raise SettingsError("--webhook-url must be a public https:// URL that Telegram can reach.")
-        webhook = WebhookConfig(webhook_url, webhook_secret(settings), listen, port)
+        webhook_token = webhook_secret(settings)
     # Opt in to PTB's future timedelta durations, which silences a deprecation warning on every 429.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+    from telegram.error import InvalidToken, NetworkError
+
+    from adapters.telegram.app import TelegramAdapter, build_application
+    from adapters.telegram.serve import serve
+    from adapters.telegram.webhook import WebhookConfig
+    from bot.assistant import Assistant
+    from bot.logs import setup_logging
+    from bot.service import Service
+    from bot.store import open_store
+
     setup_logging(settings.ypsi_log_level)
-    redact_in_logs(token, webhook.secret_token if webhook else "")
+    redact_in_logs(token, webhook_token or "")
     try:
         content = load_content()
     except ContentError as exc:
@@ -168,10 +104,11 @@ def run_telegram(
         store = open_store(settings.ypsi_store, ttl=settings.ypsi_session_ttl)
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
+    webhook = WebhookConfig(webhook_url, webhook_token, listen, port) if webhook_url and webhook_token else None
     adapter = TelegramAdapter(Service(Assistant(content, secret), store, secret), defaults=defaults)
     app = build_application(token, adapter, base_url=settings.telegram_base_url, polling=webhook is None)
     try:
-        asyncio.run(_serve(app, store, webhook))
+        asyncio.run(serve(app, store, webhook))
     except InvalidToken:
         raise SettingsError("Telegram did not accept TELEGRAM_BOT_TOKEN: check it with @BotFather.") from None
     except NetworkError as exc:

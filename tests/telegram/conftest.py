@@ -20,7 +20,7 @@ from telegram.ext import ContextTypes, TypeHandler
 
 from adapters.telegram.app import TelegramAdapter, TelegramApp, build_application
 from adapters.telegram.retry import RetryPolicy
-from adapters.telegram.run import running
+from adapters.telegram.serve import running
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
 from bot.store import MemoryStore, SessionStore

@@ -18,7 +18,8 @@ from adapters.telegram.app import RecentMessages, TelegramAdapter, build_applica
 from adapters.telegram.ordering import PerChatUpdateProcessor
 from adapters.telegram.render import MAX_MESSAGE, keyboard, render, split_text, utf16_len
 from adapters.telegram.retry import RetryPolicy, with_retry
-from adapters.telegram.run import defaults_for, running, webhook_secret
+from adapters.telegram.run import defaults_for, webhook_secret
+from adapters.telegram.serve import running
 from adapters.telegram.webhook import HEALTH_PATH, SECRET_HEADER, WebhookConfig
 from bot.assistant import Assistant
 from bot.service import Service
