@@ -1,22 +1,62 @@
 """Free-text routing: typed words → a topic, a contact, a place in a flow, or a command.
 
-Intents, with keywords and example phrases, are content (``content/routing.yaml``). Scoring uses rapidfuzz;
-when the best intent is not clearly ahead, the router says it is unsure and the bot offers options: a wrong
-confident answer is worse than a menu.
+Intents, with keywords and example phrases, are content (``content/routing.yaml``); so are the word
+classes that let one example stand for many ways of saying it (``synonyms`` keys starting ``like_``:
+"daughter", "son" and "my 14 year old" all read as "child"). Text-speak and misspellings are folded
+with the same spelling table as the crisis words (``content/safety.yaml``).
+
+Scoring, 0–100 per intent (rapidfuzz for typing slips):
+
+- a keyword found in the message, as whole words in order, scores 80 plus up to 17 for how much of the
+  message it accounts for ("childline" alone beats "childline" inside a long sentence); a keyword one
+  or two typing slips away scores a little less;
+- an example scores by how many meaningful words it shares with the message (Dice overlap, with words
+  one slip apart counted as shared), so "my son sent a pic" matches "my daughter sent a photo".
+
+The best intent is only followed when it is confident and clearly ahead of any intent leading somewhere
+else; otherwise :meth:`Router.route` returns ``None`` and the bot says it is unsure and offers options.
+A wrong confident answer is worse than a menu.
+
+Contact targets are local: "EDT number" in Kent leads to Kent's out-of-hours line, "social services" for a
+parent to the area's public line (see :meth:`Router.localise`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
-from bot.safety import normalise
+from bot.safety import Spelling, normalise
 from dialogs.content import Content, Intent
 
-CONFIDENT = 80.0
-MARGIN = 6.0
-SUGGEST = 60.0
+CONFIDENT = 80.0  # the best intent must score at least this...
+MARGIN = 6.0  # ...and be this far ahead of the best intent that leads somewhere else
+SUGGEST = 60.0  # intents offered as "did you mean" buttons when unsure
+FUZZY_WORD = 85.0  # two words of 5+ letters at least this similar count as the same word
+MAX_CHARS = 2000  # only the start of a very long message is routed
+CLASS_PREFIX = "like_"
+
+# Words that carry no meaning for routing on their own. Keywords may still contain them ("go back",
+# "phone numbers"); they are only left out when measuring how much of a message a match explains.
+STOPWORDS = frozenset(
+    {
+        "a", "an", "the", "my", "our", "your", "his", "her", "their", "its", "i", "me", "we", "us", "you",
+        "is", "are", "am", "be", "being", "to", "of", "and", "or", "it", "that", "this", "these", "those",
+        "what", "whats", "which", "do", "does", "did", "how", "can", "could", "would", "should", "will",
+        "shall", "for", "on", "in", "at", "with", "just", "so", "please", "any", "some", "there", "here",
+        "about", "from", "by", "as", "if", "then", "than", "has", "have", "had", "need", "needs", "want",
+        "really", "actually", "like", "um", "er", "hi", "hey", "hello", "pls", "number", "numbers", "phone",
+        "details", "contact", "call", "ring", "tell", "give", "find", "where", "who", "when", "know", "not",
+        "no", "yes", "ok", "okay", "much", "very", "also", "get",
+    }
+)  # fmt: skip
+_AGE = re.compile(r"\b(\d{1,2}) ?(?:year old|years old|yr old|yrs old|yo)\b")
+_OUT_OF_HOURS = re.compile(
+    r"\b(?:out of hours|ooh|after hours|after \d{1,2} ?(?:pm)?|after five|evening|evenings|tonight|night|nights|"
+    r"overnight|weekend|weekends|saturday|sunday|bank holiday|emergency duty)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -26,44 +66,123 @@ class Route:
     score: float
 
 
+@dataclass(frozen=True)
+class _Phrase:
+    words: tuple[str, ...]
+    meaning: frozenset[str]  # the words that are not stopwords
+
+    @property
+    def size(self) -> int:
+        return sum(len(w) for w in self.meaning)
+
+
 class Router:
+    """Scores typed text against every intent; follows the best only when it is clearly the one."""
+
     def __init__(self, content: Content):
+        self.content = content
         self.intents = content.intents
-        self._keywords = [[normalise(k) for k in it.keywords] for it in self.intents]
-        self._examples = [[normalise(e) for e in it.examples] for it in self.intents]
+        self.spelling = Spelling(content.safety.spelling)
+        classes = {k[len(CLASS_PREFIX) :]: v for k, v in content.synonyms.items() if k.startswith(CLASS_PREFIX)}
+        single: dict[str, str] = {}
+        multi: dict[str, str] = {}
+        for canonical, words in classes.items():
+            for w in [canonical.replace("_", " "), *words]:
+                norm = normalise(w, self.spelling)
+                if norm:
+                    (multi if " " in norm else single)[norm] = canonical
+        self._single = single
+        self._multi = multi
+        keys = sorted(multi, key=len, reverse=True)
+        self._multi_re = re.compile(r"\b(?:" + "|".join(re.escape(k) for k in keys) + r")\b") if keys else None
+        self._keywords = [[self._phrase(k) for k in it.keywords] for it in self.intents]
+        self._examples = [[self._phrase(e) for e in it.examples] for it in self.intents]
+        vocab = {w for group in (*self._keywords, *self._examples) for p in group for w in p.meaning}
+        self._fuzzy_vocab = sorted(w for w in vocab if len(w) >= 5)
 
-    def _score(self, text: str, words: set[str], i: int) -> float:
-        best = 0.0
-        for k in self._keywords[i]:
-            if not k:
-                continue
-            if " " in k:
-                if f" {k} " in f" {text} ":
-                    best = max(best, 92.0 + min(len(k), 20) / 4)
-            elif k in words:
-                best = max(best, 88.0 + min(len(k), 20) / 4)
-            elif len(k) >= 5:
-                best = max(best, max((fuzz.ratio(k, w) for w in words), default=0.0) * 0.92)
-        for e in self._examples[i]:
-            best = max(best, fuzz.token_set_ratio(text, e) * 0.97, fuzz.ratio(text, e))
-        return best
+    # ------------------------------------------------------------------------------------ reading
 
-    def rank(self, text: str, who: str | None) -> list[Route]:
-        norm = normalise(text[:2000])
-        if not norm:
+    def fold(self, text: str) -> str:
+        """Text as the router reads it: normalised, spelling fixed, ages and word classes folded."""
+        norm = normalise(text[:MAX_CHARS], self.spelling)
+        norm = _AGE.sub(lambda m: "child" if int(m.group(1)) < 18 else "adult", norm)
+        if self._multi_re is not None:
+            norm = self._multi_re.sub(lambda m: self._multi[m.group(0)], norm)
+        return " ".join(self._single.get(w, w) for w in norm.split(" ") if w)
+
+    def _phrase(self, text: str) -> _Phrase:
+        words = tuple(self.fold(text).split())
+        return _Phrase(words, frozenset(w for w in words if w not in STOPWORDS))
+
+    # ------------------------------------------------------------------------------------ scoring
+
+    def _similar_words(self, meaning: frozenset[str]) -> set[str]:
+        """Vocabulary words present in the message, exactly or one typing slip away."""
+        hits = set(meaning)
+        long_words = [w for w in meaning if len(w) >= 5]
+        if long_words:
+            for v in self._fuzzy_vocab:
+                if v not in hits and process.extractOne(v, long_words, scorer=fuzz.ratio, score_cutoff=FUZZY_WORD):
+                    hits.add(v)
+        return hits
+
+    @staticmethod
+    def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+        n = len(phrase)
+        return any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
+
+    def _keyword_score(self, msg: _Phrase, hits: set[str], k: _Phrase) -> float:
+        if not k.words:
+            return 0.0
+        cover = (k.size / msg.size) if msg.size else 1.0
+        base = 80.0 + 17.0 * min(1.0, cover)
+        if self._contains(msg.words, k.words) or (len(k.words) > 1 and "".join(k.words) in msg.words):
+            return base
+        if not k.meaning or not k.meaning <= hits or k.meaning <= msg.meaning:
+            return 0.0  # words missing, or all there but not as the phrase: not this keyword
+        # Every meaningful word is there, one typing slip away: compare the phrase with the message's
+        # windows of the same length, so that word order still counts.
+        n = len(k.words)
+        target = " ".join(k.words)
+        best = max(
+            (fuzz.ratio(target, " ".join(msg.words[i : i + n])) for i in range(max(1, len(msg.words) - n + 1))),
+            default=0.0,
+        )
+        return base * best / 100.0 if best >= FUZZY_WORD else 0.0
+
+    @staticmethod
+    def _example_score(msg: _Phrase, hits: set[str], e: _Phrase) -> float:
+        if not e.meaning or not msg.meaning:
+            return 0.0
+        shared = len(e.meaning & hits)
+        return 97.0 * 2 * shared / (len(e.meaning) + len(msg.meaning))
+
+    def _score(self, msg: _Phrase, hits: set[str], i: int) -> float:
+        kw = max((self._keyword_score(msg, hits, k) for k in self._keywords[i]), default=0.0)
+        ex = max((self._example_score(msg, hits, e) for e in self._examples[i]), default=0.0)
+        return round(max(kw, ex), 2)
+
+    # ----------------------------------------------------------------------------------- answers
+
+    def rank(self, text: str, who: str | None, area: str | None = None) -> list[Route]:
+        """Every intent open to ``who``, best first, with its score and (localised) target."""
+        msg = self._phrase(text)
+        if not msg.words:
             return []
-        words = set(norm.split())
+        hits = self._similar_words(msg.meaning)
         routes = [
-            Route(it.id, it.target, self._score(norm, words, i))
+            Route(it.id, it.target, self._score(msg, hits, i))
             for i, it in enumerate(self.intents)
             if who is None or who in it.who
         ]
         routes.sort(key=lambda r: -r.score)
+        if area is not None:
+            routes = [Route(r.intent, self.localise(r.target, who, area, text), r.score) for r in routes]
         return routes
 
-    def route(self, text: str, who: str | None) -> Route | None:
+    def route(self, text: str, who: str | None, area: str | None = None) -> Route | None:
         """The intent meant, or ``None`` when no intent is clearly the one."""
-        ranked = self.rank(text, who)
+        ranked = self.rank(text, who, area)
         if not ranked or ranked[0].score < CONFIDENT:
             return None
         rivals = [r for r in ranked[1:] if r.target != ranked[0].target]
@@ -71,14 +190,56 @@ class Router:
             return None
         return ranked[0]
 
-    def suggestions(self, text: str, who: str | None, limit: int = 3) -> list[Route]:
+    def suggestions(self, text: str, who: str | None, limit: int = 3, area: str | None = None) -> list[Route]:
+        """A few plausible intents with different targets, for a "did you mean" menu."""
         out: list[Route] = []
-        for r in self.rank(text, who):
+        for r in self.rank(text, who, area):
             if r.score < SUGGEST or len(out) >= limit:
                 break
             if all(o.target != r.target for o in out):
                 out.append(r)
         return out
+
+    # --------------------------------------------------------------------------------- localising
+
+    def localise(self, target: str, who: str | None, area: str, text: str = "") -> str:
+        """A contact target as the contact that does the same job in ``area`` for ``who``.
+
+        Contacts that fill a role (social care, early help, the public line) are swapped for the area's
+        members of that role: for a parent or young person only those open to the public, for a
+        practitioner any. Words about evenings or weekends keep only out-of-hours services, if there are
+        any; then the one whose names best fit the words typed wins ("EDT", "portal"), else the first.
+        """
+        kind, _, cid = target.partition(":")
+        pack = self.content.areas.get(area)
+        if kind != "contact" or pack is None:
+            return target
+        national = self.content.areas["national"]
+        role_names = [r for p in (national, *self.content.areas.values()) for r, m in p.roles.items() if cid in m]
+        visible = self.content.contacts_for(area)
+        if not role_names:
+            return target
+        candidates: list[str] = []
+        for role in dict.fromkeys(role_names):
+            candidates += pack.roles.get(role) or national.roles.get(role, [])
+        if who != "practitioner":
+            candidates = [c for c in candidates if c in visible and set(visible[c].audience) != {"professionals"}]
+            if pack.public_line:
+                candidates.append(pack.public_line)
+        candidates = [c for c in dict.fromkeys(candidates) if c in visible]
+        if not candidates:
+            return target
+        norm = normalise(text[:MAX_CHARS], self.spelling)
+        padded = f" {norm} "
+        if _OUT_OF_HOURS.search(norm):
+            candidates = [c for c in candidates if visible[c].out_of_hours] or candidates
+
+        def fit(cid: str) -> int:
+            c = visible[cid]
+            names = [normalise(n, self.spelling) for n in (c.name, *c.aliases)]
+            return max((len(n) for n in names if n and f" {n} " in padded), default=0)
+
+        return f"contact:{max(candidates, key=fit)}"  # max keeps the first of equals: role order
 
 
 def intent_by_id(content: Content, intent_id: str) -> Intent | None:
