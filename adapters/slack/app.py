@@ -190,6 +190,8 @@ class SlackBot:
         bolt_logger = logging.getLogger("slack_bolt")
         if bolt_logger.getEffectiveLevel() < logging.WARNING:
             bolt_logger.setLevel(logging.WARNING)
+        if not any(isinstance(f, _TokenUnusedFilter) for f in bolt_logger.filters):
+            bolt_logger.addFilter(_TokenUnusedFilter())
         self.app = AsyncApp(
             name="ypsi-bot",
             client=client,
@@ -485,6 +487,14 @@ class SlackBot:
                     log("slack_update_failed", level=logging.WARNING, error=str(exc.response.get("error", "")))
         for out in outs:
             await client.chat_postMessage(channel=channel, **self.render.message(out).as_kwargs())
+
+
+class _TokenUnusedFilter(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN from the environment is unused when a client is given: it is the
+    client's token, so the warning would only worry whoever starts the bot."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
 
 
 def _team(context: AsyncBoltContext, fallback: Any = None) -> str:
