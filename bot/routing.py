@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.safety import Spelling, normalise
 from dialogs.content import Content, Intent
@@ -35,6 +36,7 @@ CONFIDENT = 80.0  # the best intent must score at least this...
 MARGIN = 6.0  # ...and be this far ahead of the best intent that leads somewhere else
 SUGGEST = 60.0  # intents offered as "did you mean" buttons when unsure
 FUZZY_WORD = 85.0  # two words of 5+ letters at least this similar count as the same word
+MIN_FUZZY_FOLD = 7  # shortest typed word read as a class word one typing slip away
 MAX_CHARS = 2000  # only the start of a very long message is routed
 CLASS_PREFIX = "like_"
 
@@ -93,6 +95,7 @@ class Router:
                     (multi if " " in norm else single)[norm] = canonical
         self._single = single
         self._multi = multi
+        self._class_words = sorted(w for w in single if len(w) >= MIN_FUZZY_FOLD)
         keys = sorted(multi, key=len, reverse=True)
         self._multi_re = re.compile(r"\b(?:" + "|".join(re.escape(k) for k in keys) + r")\b") if keys else None
         self._keywords = [[self._phrase(k) for k in it.keywords] for it in self.intents]
@@ -108,7 +111,18 @@ class Router:
         norm = _AGE.sub(lambda m: "child" if int(m.group(1)) < 18 else "adult", norm)
         if self._multi_re is not None:
             norm = self._multi_re.sub(lambda m: self._multi[m.group(0)], norm)
-        return " ".join(self._single.get(w, w) for w in norm.split(" ") if w)
+        return " ".join(self._fold_word(w) for w in norm.split(" ") if w)
+
+    def _fold_word(self, word: str) -> str:
+        """A word → its class; a long word one typing slip from a class word ("threatning") too."""
+        folded = self._single.get(word)
+        if folded is not None:
+            return folded
+        if len(word) >= MIN_FUZZY_FOLD and not word.isdigit():
+            found = process.extractOne(word, self._class_words, scorer=OSA.distance, score_cutoff=1)
+            if found is not None:
+                return self._single[found[0]]
+        return word
 
     def _phrase(self, text: str) -> _Phrase:
         words = tuple(self.fold(text).split())
@@ -116,51 +130,93 @@ class Router:
 
     # ------------------------------------------------------------------------------------ scoring
 
-    def _similar_words(self, meaning: frozenset[str]) -> set[str]:
-        """Vocabulary words present in the message, exactly or one typing slip away."""
-        hits = set(meaning)
-        long_words = [w for w in meaning if len(w) >= 5]
+    def _similar_words(self, msg: _Phrase) -> dict[str, int]:
+        """Vocabulary words present in the message, exactly or one typing slip away → where they are."""
+        where: dict[str, int] = {}
+        for i, w in enumerate(msg.words):
+            if w in msg.meaning:
+                where.setdefault(w, i)
+        long_words = [w for w in where if len(w) >= 5]
         if long_words:
             for v in self._fuzzy_vocab:
-                if v not in hits and process.extractOne(v, long_words, scorer=fuzz.ratio, score_cutoff=FUZZY_WORD):
-                    hits.add(v)
-        return hits
+                if v in where:
+                    continue
+                found = process.extractOne(v, long_words, scorer=fuzz.ratio, score_cutoff=FUZZY_WORD)
+                if found is not None:
+                    where[v] = where[found[0]]
+        return where
 
     @staticmethod
-    def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    def _find(words: tuple[str, ...], phrase: tuple[str, ...]) -> int:
         n = len(phrase)
-        return any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
+        return next((i for i in range(len(words) - n + 1) if words[i : i + n] == phrase), -1)
 
-    def _keyword_score(self, msg: _Phrase, hits: set[str], k: _Phrase) -> float:
+    def _keyword_score(self, msg: _Phrase, hits: dict[str, int], k: _Phrase) -> tuple[float, tuple[int, int]]:
+        """The keyword's score, and the words of the message it covers (start, end)."""
+        none = (0.0, (0, 0))
         if not k.words:
-            return 0.0
+            return none
         cover = (k.size / msg.size) if msg.size else 1.0
         base = 80.0 + 17.0 * min(1.0, cover)
-        if self._contains(msg.words, k.words) or (len(k.words) > 1 and "".join(k.words) in msg.words):
-            return base
-        if not k.meaning or not k.meaning <= hits or k.meaning <= msg.meaning:
-            return 0.0  # words missing, or all there but not as the phrase: not this keyword
+        n = len(k.words)
+        at = self._find(msg.words, k.words)
+        if at >= 0:
+            return base, (at, at + n)
+        if n > 1 and "".join(k.words) in msg.words:
+            at = msg.words.index("".join(k.words))
+            return base, (at, at + 1)
+        if not k.meaning or not k.meaning <= hits.keys() or k.meaning <= msg.meaning:
+            return none  # words missing, or all there but not as the phrase: not this keyword
         # Every meaningful word is there, one typing slip away: compare the phrase with the message's
         # windows of the same length, so that word order still counts.
-        n = len(k.words)
         target = " ".join(k.words)
-        best = max(
-            (fuzz.ratio(target, " ".join(msg.words[i : i + n])) for i in range(max(1, len(msg.words) - n + 1))),
-            default=0.0,
-        )
-        return base * best / 100.0 if best >= FUZZY_WORD else 0.0
+        windows = range(max(1, len(msg.words) - n + 1))
+        scored = [(fuzz.ratio(target, " ".join(msg.words[i : i + n])), i) for i in windows]
+        best, at = max(scored)
+        return (base * best / 100.0, (at, at + n)) if best >= FUZZY_WORD else none
 
     @staticmethod
-    def _example_score(msg: _Phrase, hits: set[str], e: _Phrase) -> float:
+    def _example_score(msg: _Phrase, hits: dict[str, int], e: _Phrase) -> float:
+        """Dice overlap of meaningful words, a little less when the shared words come in another order
+        ("someone sent my son a pic" is not "my son sent someone a pic")."""
         if not e.meaning or not msg.meaning:
             return 0.0
-        shared = len(e.meaning & hits)
-        return 97.0 * 2 * shared / (len(e.meaning) + len(msg.meaning))
+        shared = [w for w in e.words if w in e.meaning and w in hits]
+        if not shared:
+            return 0.0
+        shared = list(dict.fromkeys(shared))
+        dice = 2 * len(shared) / (len(e.meaning) + len(msg.meaning))
+        in_message_order = sorted(shared, key=lambda w: hits[w])
+        agreement = _common_order(shared, in_message_order) / len(shared)
+        return 97.0 * dice * (0.85 + 0.15 * agreement)
 
-    def _score(self, msg: _Phrase, hits: set[str], i: int) -> float:
-        kw = max((self._keyword_score(msg, hits, k) for k in self._keywords[i]), default=0.0)
-        ex = max((self._example_score(msg, hits, e) for e in self._examples[i]), default=0.0)
-        return round(max(kw, ex), 2)
+    def _scores(self, msg: _Phrase, hits: dict[str, int], who: str | None) -> list[tuple[int, float]]:
+        """(intent index, score) for every intent open to ``who``.
+
+        A keyword found inside a longer keyword of an intent that leads elsewhere does not count
+        ("emergency" inside "non emergency"); the intent keeps its example score.
+        """
+        keyword: dict[int, tuple[float, tuple[int, int]]] = {}
+        example: dict[int, float] = {}
+        for i, it in enumerate(self.intents):
+            if who is not None and who not in it.who:
+                continue
+            keyword[i] = max((self._keyword_score(msg, hits, k) for k in self._keywords[i]), default=(0.0, (0, 0)))
+            example[i] = max((self._example_score(msg, hits, e) for e in self._examples[i]), default=0.0)
+        out: list[tuple[int, float]] = []
+        for i, (kw, (a, b)) in keyword.items():
+            if kw > 0 and any(
+                j != i
+                and self.intents[j].target != self.intents[i].target
+                and other > 0
+                and c <= a
+                and b <= d
+                and (d - c) > (b - a)
+                for j, (other, (c, d)) in keyword.items()
+            ):
+                kw = 0.0
+            out.append((i, round(max(kw, example[i]), 2)))
+        return out
 
     # ----------------------------------------------------------------------------------- answers
 
@@ -169,12 +225,8 @@ class Router:
         msg = self._phrase(text)
         if not msg.words:
             return []
-        hits = self._similar_words(msg.meaning)
-        routes = [
-            Route(it.id, it.target, self._score(msg, hits, i))
-            for i, it in enumerate(self.intents)
-            if who is None or who in it.who
-        ]
+        hits = self._similar_words(msg)
+        routes = [Route(self.intents[i].id, self.intents[i].target, score) for i, score in self._scores(msg, hits, who)]
         routes.sort(key=lambda r: -r.score)
         if area is not None:
             routes = [Route(r.intent, self.localise(r.target, who, area, text), r.score) for r in routes]
@@ -240,6 +292,17 @@ class Router:
             return max((len(n) for n in names if n and f" {n} " in padded), default=0)
 
         return f"contact:{max(candidates, key=fit)}"  # max keeps the first of equals: role order
+
+
+def _common_order(a: list[str], b: list[str]) -> int:
+    """Length of the longest common subsequence of two short word lists."""
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        row = [0]
+        for j, y in enumerate(b):
+            row.append(prev[j] + 1 if x == y else max(prev[j + 1], row[j]))
+        prev = row
+    return prev[-1]
 
 
 def intent_by_id(content: Content, intent_id: str) -> Intent | None:
