@@ -25,6 +25,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
+    MaybeInaccessibleMessage,
     Message,
     MessageEntity,
     Update,
@@ -184,7 +185,8 @@ class TelegramAdapter:
 
     async def on_text(self, update: Update, context: Context) -> None:
         message = update.effective_message
-        await self._message_turn(update, context, Inbound("text", text=message.text or "" if message else ""))
+        text = message.text if message is not None and message.text else ""
+        await self._message_turn(update, context, Inbound("text", text=text))
 
     async def on_other(self, update: Update, context: Context) -> None:
         """Locations, contacts, polls and the like: treated as something the bot didn't catch."""
@@ -216,8 +218,9 @@ class TelegramAdapter:
             return
         ref = self._ref(context.bot, menu.chat.id, query.from_user.id)
         inbound = Inbound("action", action=query.data or "")
-        handled = await self._handle(update, ref, inbound)
-        await self._deliver(context.bot, menu.chat.id, handled, current_id=menu.message_id, menu=menu)
+        handled = await self._handle(context.bot, update, ref, inbound)
+        if handled is not None:
+            await self._deliver(context.bot, menu.chat.id, handled, current_id=menu.message_id, menu=menu)
 
     async def on_public(self, update: Update, context: Context) -> None:
         """Groups and channels: no conversation here, ever; once per command or mention, a private link."""
@@ -245,8 +248,17 @@ class TelegramAdapter:
     def _ref(self, bot: Bot, chat_id: int, user_id: int) -> ConversationRef:
         return ConversationRef(PLATFORM, str(bot.id), str(chat_id), str(user_id))
 
-    async def _handle(self, update: Update, ref: ConversationRef, inbound: Inbound) -> Handled:
-        return await self.service.handle(ref, inbound, event_id=str(update.update_id), defaults=self.defaults)
+    async def _handle(self, bot: Bot, update: Update, ref: ConversationRef, inbound: Inbound) -> Handled | None:
+        """The service's turn; if it fails (say the store is down), an apology instead of silence."""
+        try:
+            return await self.service.handle(ref, inbound, event_id=str(update.update_id), defaults=self.defaults)
+        except Exception as exc:
+            log_error("telegram_turn_failed", exc, kind=inbound.kind)
+            try:
+                await self._send(bot, int(ref.chat), self.service.assistant.sorry())
+            except TelegramError as send_exc:
+                log_error("telegram_send_failed", send_exc)
+            return None
 
     async def _message_turn(
         self,
@@ -263,7 +275,9 @@ class TelegramAdapter:
         ref = self._ref(context.bot, message.chat_id, user.id)
         if track:
             self.recent.add(self.service.key(ref), message.message_id)
-        handled = await self._handle(update, ref, inbound)
+        handled = await self._handle(context.bot, update, ref, inbound)
+        if handled is None:
+            return
         if media_removed and handled.reply is not None:
             note = self.text("telegram_media_removed")
             handled.reply.replies = [
@@ -273,7 +287,13 @@ class TelegramAdapter:
         await self._deliver(context.bot, message.chat_id, handled, current_id=message.message_id)
 
     async def _deliver(
-        self, bot: Bot, chat_id: int, handled: Handled, *, current_id: int, menu: Message | Any | None = None
+        self,
+        bot: Bot,
+        chat_id: int,
+        handled: Handled,
+        *,
+        current_id: int,
+        menu: MaybeInaccessibleMessage | None = None,
     ) -> None:
         """Send a turn's replies: edit the pressed menu where asked, quick exit, forget."""
         reply = handled.reply
@@ -317,7 +337,7 @@ class TelegramAdapter:
             link_preview_options=_NO_PREVIEW,
         )
 
-    async def _edit(self, bot: Bot, menu: Message | Any, out: Outbound) -> list[int] | None:
+    async def _edit(self, bot: Bot, menu: MaybeInaccessibleMessage, out: Outbound) -> list[int] | None:
         """Edit the pressed menu to show ``out``; ``None`` if Telegram refused (too old, not modified...)."""
         pieces = render(out)
         if not pieces:
