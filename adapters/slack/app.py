@@ -18,7 +18,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -156,7 +156,6 @@ class Where:
     channel: str | None = None  # the channel a slash command was typed in
     pressed_ts: str | None = None  # the DM message whose button was pressed
     token: str = ""  # the pressed button's token
-    private_sent: list[str] = field(default_factory=list)
 
 
 def _event_id(prefix: str, raw: str | None) -> str | None:
@@ -293,7 +292,7 @@ class SlackBot:
         context: AsyncBoltContext,
     ) -> str:
         team, user = _team(context, command.get("team_id")), str(command.get("user_id", ""))
-        text = str(command.get("text") or "").strip()
+        text = typed(str(command.get("text") or "")).strip()
         name, _, arg = text.partition(" ")
         name, arg = name.lower(), arg.strip()
         if not text or name == "menu":
@@ -406,7 +405,7 @@ class SlackBot:
             # Described by kind only: never downloaded (no files.info, no url_private fetch).
             inbound = Inbound("media", media=_media_kind(event))
         elif subtype in TEXT_SUBTYPES:
-            inbound = Inbound("text", text=str(event.get("text") or ""))
+            inbound = Inbound("text", text=typed(str(event.get("text") or "")))
         else:
             return "ignored"
         team = _team(context, body.get("team_id"))
@@ -495,6 +494,11 @@ class _TokenUnusedFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "`token` will be unused" not in record.getMessage()
+
+
+def typed(text: str) -> str:
+    """What the person typed: Slack sends &, < and > escaped in message and slash command text."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _team(context: AsyncBoltContext, fallback: Any = None) -> str:

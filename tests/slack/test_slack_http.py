@@ -28,6 +28,7 @@ from test_slack_harness import (
     sqlite_store,
 )
 
+from adapters.slack.app import typed
 from adapters.slack.blocks import ACTION_AREA, ACTION_FORGET, ACTION_TRIAGE
 from bot.assistant import Assistant, Defaults
 from bot.logs import setup_logging
@@ -340,6 +341,22 @@ async def test_dm_free_text_is_answered_by_the_assistant(h: Harness, content: Co
     for post, out in zip(posts, expected.replies, strict=True):
         assert post.params["channel"] == DM
         assert out.text.split("\n")[0][:80] in post.params["text"]
+
+
+async def test_dm_forget_me_forgets_with_slack_wording(h: Harness, content: Content) -> None:
+    await h.triage("kent")
+    key = h.bot.service.key(h.bot.ref(TEAM, USER))
+
+    assert await h.dm("forget me") == "forget"
+
+    farewell = await h.next_call("chat.postMessage")
+    assert farewell.params["text"] == content.text("slack_forgotten")
+    assert "/start" not in farewell.params["text"]
+    assert await h.bot.service.store.load(key) is None
+
+
+def test_slack_escapes_are_undone_before_the_assistant_reads_the_text() -> None:
+    assert typed("D&amp;A &lt;urgent&gt; &amp;lt;") == "D&A <urgent> &lt;"
 
 
 async def test_dm_crisis_words_get_emergency_signposting_first(h: Harness) -> None:
