@@ -311,8 +311,9 @@ class SlackBot:
         if handled.duplicate or handled.reply is None:
             return "duplicate"
         if name == "help":
-            areas = self.render.area_order()
-            await respond(**self.render.help(handled.reply.replies, areas).as_kwargs(), response_type="ephemeral")
+            areas, slash = self.render.area_order(), str(command.get("command") or self.render.command)
+            help_message = self.render.help(handled.reply.replies, areas, command=slash)
+            await respond(**help_message.as_kwargs(), response_type="ephemeral")
             return "help"
         where = Where(client, team, user, respond=respond, channel=str(command.get("channel_id", "")))
         await self._deliver(handled.reply, where)

@@ -229,9 +229,10 @@ class Renderer:
             blocks.append({"type": "actions", "block_id": "ypsi_topics", "elements": buttons})
         return SlackMessage(self.text("slack_menu_intro"), blocks)
 
-    def help(self, core: list[Outbound], areas: list[str]) -> SlackMessage:
+    def help(self, core: list[Outbound], areas: list[str], command: str = "") -> SlackMessage:
         """/ypsi help: how to use the slash command, then the assistant's own help."""
-        usage = Outbound(self.text("slack_help", command=self.command, areas="|".join(areas)), kind="info")
+        slash = command or self.command
+        usage = Outbound(self.text("slack_help", command=slash, areas="|".join(areas)), kind="info")
         return self.merged([usage, *core])
 
     def dm_note(self, team_id: str, dm_channel: str) -> SlackMessage:
