@@ -162,16 +162,21 @@ class SQLiteStore(SessionStore):
         super().__init__(ttl, clock)
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Private before SQLite opens it: SQLite gives the -wal and -shm files (recent turns) the db's mode.
+        with contextlib.suppress(OSError):
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.chmod(f"{self.path}{suffix}", 0o600)
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, data TEXT NOT NULL, expires REAL NOT NULL)"
             " WITHOUT ROWID"
         )
-        with contextlib.suppress(OSError):
-            os.chmod(self.path, 0o600)
         self._locks = _KeyLocks()
         self._writes = 0
         self.purge()
@@ -198,6 +203,8 @@ class SQLiteStore(SessionStore):
 
     async def forget(self, key: str) -> None:
         self._db.execute("DELETE FROM sessions WHERE key = ?", (key,))
+        # The row is zeroed (secure_delete); a truncating checkpoint also drops its older copies in the WAL.
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
         return self._locks(key)
