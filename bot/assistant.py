@@ -27,7 +27,7 @@ from dialogs.content import Content, Flow
 from dialogs.engine import Ask, Dialogs, InvalidInput, Position, Result, Turn
 
 WHO = ("young_person", "parent", "practitioner")
-MAX_TEXT = 20_000  # longer messages are cut before any matching; nothing is kept either way
+MAX_TEXT = 40_000  # Slack's limit: crisis words are looked for in all of it; routing reads the start
 
 
 @dataclass
@@ -107,8 +107,12 @@ class Assistant:
 
     def _dispatch(self, ctx: _Ctx, inbound: Inbound) -> str:
         if inbound.kind == "media":
+            # A caption can carry crisis words too: they still come first. The media itself is never seen.
+            crisis = bool(inbound.text) and self.crisis.is_crisis(inbound.text[:MAX_TEXT])
+            if crisis:
+                self._crisis(ctx, asked=True)
             ctx.out.append(self._media_warning())
-            return "media"
+            return "crisis" if crisis else "media"
         if inbound.kind == "command":
             return self._command(ctx, inbound.command.lower(), inbound.arg[:200])
         if inbound.kind == "action":

@@ -64,7 +64,18 @@ class Hours(_Strict):
         return value
 
     def day_spans(self) -> dict[int, list[tuple[int, int]]]:
-        """Weekday number (Monday 0) → list of (start minute, end minute)."""
+        """Weekday number (Monday 0) → list of (start minute, end minute).
+
+        Hours are frozen, so the parsed spans are memoised by the weekly table; the result is shared: read it,
+        do not modify it.
+        """
+        key = tuple(self.weekly.items())
+        cached = _DAY_SPANS.get(key)
+        if cached is None:
+            cached = _DAY_SPANS[key] = self._parse_spans()
+        return cached
+
+    def _parse_spans(self) -> dict[int, list[tuple[int, int]]]:
         out: dict[int, list[tuple[int, int]]] = {i: [] for i in range(7)}
         for key, spans in self.weekly.items():
             parts = key.split("-")
@@ -77,6 +88,9 @@ class Hours(_Strict):
                 for d in days:
                     out[d].append((h1 * 60 + m1, h2 * 60 + m2))
         return out
+
+
+_DAY_SPANS: dict[tuple[tuple[str, str], ...], dict[int, list[tuple[int, int]]]] = {}
 
 
 class Superseded(_Strict):
@@ -98,6 +112,7 @@ class Contact(_Strict):
     summary: str = ""
     hours: Hours = Field(default_factory=lambda: Hours(always=True))
     out_of_hours: bool = False
+    stand_in: bool = False  # national placeholder for a local service, hidden where the area has its own
     source: str
     checked: dt.date
     superseded: list[Superseded] = Field(default_factory=list)
@@ -279,19 +294,18 @@ class Content:
     def contacts_for(self, area: str) -> dict[str, Contact]:
         """The contacts visible in an area: the national pack plus the area's own.
 
-        A national contact that only stands in for a local service (a member of a national role that the area
-        fills with its own contacts, such as "your local children's social care") is left out in that area.
+        A national ``stand_in`` contact ("your local children's social care") is left out in an area that
+        fills every national role naming it with its own contacts.
         """
         national = self.areas["national"]
         out = {c.id: c for c in national.contacts}
         pack = self.areas.get(area)
         if pack is not None and area != "national":
-            kept = {cid for role, members in national.roles.items() if role not in pack.roles for cid in members}
-            kept |= {cid for members in pack.roles.values() for cid in members}
-            for role in pack.roles:
-                for cid in national.roles.get(role, []):
-                    if cid not in kept:
-                        out.pop(cid, None)
+            still_needed = {cid for role, ids in national.roles.items() if role not in pack.roles for cid in ids}
+            still_needed |= {cid for ids in pack.roles.values() for cid in ids}
+            for c in national.contacts:
+                if c.stand_in and c.id not in still_needed:
+                    out.pop(c.id, None)
             out.update({c.id: c for c in pack.contacts})
         return out
 
@@ -304,10 +318,12 @@ class Content:
         """Contact ids and ``role:`` references → contacts, in order, without repeats."""
         visible = self.contacts_for(area)
         out: list[Contact] = []
+        seen: set[str] = set()  # by id: ``visible`` holds one contact per id (model equality is slow)
         for ref in refs:
             for cid in self.role_members(ref, area):
                 c = visible.get(cid)
-                if c is not None and c not in out:
+                if c is not None and c.id not in seen:
+                    seen.add(c.id)
                     out.append(c)
         return out
 
@@ -345,6 +361,16 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+# The same loader over libyaml's parser (about 10x faster; start-up is mostly YAML). A file it rejects is read
+# again with the pure-Python loader, whose error messages quote the offending line.
+_FastLoader: type[Any] = _Loader
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CLoader(yaml.CSafeLoader):
+        pass
+
+    _CLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+    _FastLoader = _CLoader
 
 
 def default_content_dir() -> Path:
@@ -355,7 +381,11 @@ def default_content_dir() -> Path:
 def _read(path: Path, root: Path, problems: list[Problem]) -> Any:
     rel = str(path.relative_to(root.parent)) if path.is_relative_to(root.parent) else str(path)
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe loader subclass
+        text = path.read_text(encoding="utf-8")
+        try:
+            return yaml.load(text, Loader=_FastLoader)  # noqa: S506 - safe loader subclass
+        except yaml.YAMLError:
+            return yaml.load(text, Loader=_Loader)  # noqa: S506 - same result, the clearer error message
     except yaml.YAMLError as exc:
         problems.append(Problem(rel, "file", f"not valid YAML: {exc}"))
     except OSError as exc:

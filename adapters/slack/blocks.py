@@ -33,15 +33,8 @@ MAX_HOME_BLOCKS = 100
 MAX_FALLBACK = 3000
 _WRAPPED = re.compile(r"(?<=\S)\n(?=[a-z(])")
 
-# The contacts App Home lists: content roles and ids, resolved per area (unknown ones are skipped).
-HOME_CONTACTS = (
-    "role:social_care",
-    "role:early_help",
-    "police_emergency",
-    "police_101",
-    "ceop",
-    "report_remove",
-)
+# The contacts App Home lists: the area's `key_contacts` role in content (national by default).
+HOME_CONTACTS = ("role:key_contacts",)
 
 
 @dataclass(frozen=True)

@@ -234,3 +234,8 @@ def test_text_at_an_outcome_gets_a_short_reminder_not_the_whole_outcome_again(as
     full = chat.last[-1]
     replies = chat.type("zzzz qqqq")
     assert replies[-1].title == full.title and len(replies[-1].text) < len(full.text) / 3
+
+
+def test_crisis_words_in_a_media_caption_come_before_the_imagery_warning(assistant: Assistant) -> None:
+    replies = Chat(assistant).send(Inbound("media", media="photo", text="he says he'll come round and hurt me"))
+    assert [r.kind for r in replies] == ["crisis", "warning"]
