@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import __version__
 from bot.contacts import as_json, describe, search
-from bot.settings import Settings, SettingsError, load_settings
 from dialogs.content import Content, ContentError, check_content, load_content
-from dialogs.engine import Ask, Dialogs, Result
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+# Start-up time matters for one-shot commands (`ypsi-bot contacts ...`): asyncio, pydantic-settings and the
+# transitions engine are imported by the commands that use them, not here.
 
 EXIT_USAGE = 2
 
@@ -59,6 +62,7 @@ def _parse_at(value: str | None) -> dt.datetime:
 def triage(content: Content, area: str, answers: dict[str, str], at: dt.datetime) -> dict[str, Any]:
     """Run a practitioner flow on given answers; say the outcome, or the next question still needed."""
     from bot.record import decision_record
+    from dialogs.engine import Ask, Dialogs, Result
 
     flow = content.flows[content.areas[area].practitioner_flow]
     engine = Dialogs(content).engine(flow.id)
@@ -138,6 +142,8 @@ def cmd_contacts(args: argparse.Namespace) -> int:
 
 
 def cmd_flow(args: argparse.Namespace) -> int:
+    from dialogs.engine import Dialogs
+
     content = _content()
     area = _area_arg(content, args.area, required=False)
     flows = [content.flows[content.areas[area].practitioner_flow]] if area else list(content.flows.values())
@@ -172,6 +178,9 @@ def cmd_content_check(args: argparse.Namespace) -> int:
 
 
 def cmd_store_stats(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.settings import load_settings
     from bot.store import open_store
 
     settings = load_settings()
@@ -227,6 +236,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _settings() -> Settings:
+    from bot.settings import load_settings
+
     try:
         return load_settings()
     except Exception as exc:  # pydantic's message names the bad variable
@@ -318,9 +329,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args)
         return result
-    except SettingsError as exc:
-        print(f"ypsi-bot: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `ypsi-bot contacts | head`: the reader left; say nothing more
@@ -328,3 +336,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        from bot.settings import SettingsError  # imported here: see the note at the top
+
+        if not isinstance(exc, SettingsError):
+            raise
+        print(f"ypsi-bot: {exc}", file=sys.stderr)
+        return EXIT_USAGE

@@ -3,7 +3,10 @@
 A turn is pure: (position, input) → (new position, prompts). A position is the flow id, the node (question
 or outcome id) and the answers given so far; it is all that is ever saved. The machine is shared by every
 conversation: a turn borrows a per-thread cursor model, sets its state, fires the trigger and reads the
-state back, so its cost does not depend on how many conversations are live.
+state back, so its cost does not depend on how many conversations are live. A turn is a pure function of
+(position, choice) over content that never changes once loaded, so each engine memoises the turns it has
+computed (bounded): the machine decides every transition the first time it is taken, and the same answer
+from the same position afterwards is a dictionary look-up.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from transitions.core import EventData
 from dialogs.content import Content, Flow, Outcome, Question
 
 AnswerPath = tuple[tuple[str, str], ...]
+STEP_CACHE = 4096  # memoised (position, choice) turns per flow; flows have far fewer paths
 
 
 class InvalidInput(ValueError):
@@ -116,6 +120,7 @@ class FlowEngine:
         self._questions = {q.id: q for q in flow.questions}
         self._outcomes = {o.id: o for o in flow.outcomes}
         self._local = threading.local()
+        self._steps: dict[tuple[Position, str], Turn] = {}
 
     def _cursor(self) -> _Cursor:
         cursor: _Cursor | None = getattr(self._local, "cursor", None)
@@ -134,6 +139,18 @@ class FlowEngine:
 
     def step(self, pos: Position, choice: str) -> Turn:
         """Answer the current question with ``choice`` (a choice id)."""
+        try:
+            cached = self._steps.get((pos, choice))
+        except TypeError:  # a position built with lists is not hashable: compute it, uncached
+            return self._step(pos, choice)
+        if cached is not None:
+            return cached
+        turn = self._step(pos, choice)
+        if len(self._steps) < STEP_CACHE:
+            self._steps[(pos, choice)] = turn
+        return turn
+
+    def _step(self, pos: Position, choice: str) -> Turn:
         question = self._questions.get(pos.node)
         if question is None or choice not in {c.id for c in question.choices}:
             raise InvalidInput(f"{choice!r} is not a choice at {pos.node!r}")
