@@ -192,7 +192,12 @@ def cmd_store_stats(args: argparse.Namespace) -> int:
         finally:
             await store.close()
 
-    print(json.dumps(asyncio.run(run()), indent=2))
+    try:
+        stats = asyncio.run(run())
+    except Exception as exc:  # unreachable Redis, unreadable file: one sentence, no traceback
+        print(f"ypsi-bot: cannot read the state store ({type(exc).__name__}); check YPSI_STORE.", file=sys.stderr)
+        return 1
+    print(json.dumps(stats, indent=2))
     return 0
 
 
