@@ -302,7 +302,7 @@ class TelegramAdapter:
         key = handled.key
         if reply.delete_conversation:
             sweep = range(max(1, current_id - QUICK_EXIT_SWEEP), current_id + 1)
-            await self._delete_many(bot, chat_id, {*self.recent.pop(key), *sweep})
+            await self._delete_many(bot, chat_id, self.recent.pop(key), sweep)
         elif reply.session is None:
             self.recent.pop(key)
         track = reply.session is not None
@@ -379,16 +379,23 @@ class TelegramAdapter:
         except TelegramError:
             return False
 
-    async def _delete_many(self, bot: Bot, chat_id: int, message_ids: set[int]) -> None:
-        """Delete what Telegram lets us (it skips ids that are gone, too old or not deletable)."""
-        ordered = sorted(message_ids)
+    async def _delete_many(self, bot: Bot, chat_id: int, known: list[int], sweep: range) -> None:
+        """Delete what Telegram lets us: the ids we know of, and the sweep of ids before /exit.
+
+        deleteMessages skips ids that are gone; should Telegram refuse a whole batch (say for one
+        undeletable message in it), the ids we know were in this conversation are deleted one by one.
+        """
+        ordered = sorted({*known, *sweep})
+        failed = 0
         for i in range(0, len(ordered), _DELETE_BATCH):
             batch = ordered[i : i + _DELETE_BATCH]
             try:
                 await self._call("deleteMessages", partial(bot.delete_messages, chat_id, batch))
             except TelegramError as exc:
                 log_error("telegram_delete_failed", exc, count=len(batch))
-        log("telegram_quick_exit", tried=len(ordered))
+                for message_id in sorted(set(batch) & set(known)):
+                    failed += not await self._delete_one(bot, chat_id, message_id)
+        log("telegram_quick_exit", tried=len(ordered), known=len(known), failed=failed)
 
     # ------------------------------------------------------------------------------------ groups
 

@@ -146,20 +146,22 @@ async def test_processor_runs_one_chats_updates_in_order_and_other_chats_alongsi
     processor = PerChatUpdateProcessor(16)
     log: list[str] = []
     gate = asyncio.Event()
+    b1_done = asyncio.Event()
 
     async def work(name: str, wait: bool = False) -> None:
         log.append(f"{name} start")
         if wait:
             await gate.wait()
         log.append(f"{name} end")
+        if name == "b1":
+            b1_done.set()
 
     tasks = [
         asyncio.create_task(processor.process_update(_update(1, 10), work("a1", wait=True))),
         asyncio.create_task(processor.process_update(_update(2, 10), work("a2"))),
         asyncio.create_task(processor.process_update(_update(3, 20), work("b1"))),
     ]
-    while "b1 end" not in log:  # chat 20 finishes while chat 10's first update is held
-        await asyncio.sleep(0)
+    await asyncio.wait_for(b1_done.wait(), 5)  # chat 20 finishes while chat 10's first update is held
     assert log == ["a1 start", "b1 start", "b1 end"]
     assert processor.busy_chats == 1
     gate.set()

@@ -207,3 +207,16 @@ async def test_logs_hold_no_typed_text_ids_or_token(
         str(chat), str(GROUP), TOKEN, TOKEN.split(":")[1],
     ):  # fmt: skip
         assert secret not in logs, secret
+
+
+async def test_quick_exit_falls_back_to_one_by_one_when_a_batch_delete_is_refused(
+    bot: Bot, content: Content
+) -> None:
+    await bot.command(602, "start")
+    await bot.choose(602, content.text("who_parent"))
+    await bot.say(602, "contacts")
+    bot.tg.fail_next("deleteMessages", 400, description="Bad Request: message can't be deleted")
+    calls = await bot.command(602, "exit")
+    assert [(c.method, c.status) for c in calls][0] == ("deleteMessages", 400)
+    assert {1, 2, 3, 4, 5} <= bot.tg.deleted_message_ids(602)  # /start, menu, text, reply, /exit
+    assert texts(calls)[-1] == content.text("quick_exit")
