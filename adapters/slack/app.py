@@ -404,7 +404,8 @@ class SlackBot:
             return "ignored"
         if event.get("files") or subtype == "file_share":
             # Described by kind only: never downloaded (no files.info, no url_private fetch).
-            inbound = Inbound("media", media=_media_kind(event))
+            # The message's own words are still read for crisis words, like any typed text.
+            inbound = Inbound("media", media=_media_kind(event), text=typed(str(event.get("text") or "")))
         elif subtype in TEXT_SUBTYPES:
             inbound = Inbound("text", text=typed(str(event.get("text") or "")))
         else:

@@ -205,7 +205,8 @@ class TelegramAdapter:
             return
         removed = await self._delete_one(context.bot, message.chat_id, message.message_id)
         log("telegram_media", kind=kind, removed=removed)
-        inbound = Inbound("media", media=kind)
+        # The caption is read for crisis words only, like any typed text; the attachment is never touched.
+        inbound = Inbound("media", media=kind, text=message.caption or "")
         await self._message_turn(update, context, inbound, media_removed=removed, track=False)
 
     async def on_button(self, update: Update, context: Context) -> None:

@@ -383,6 +383,19 @@ async def test_dm_with_a_file_is_never_downloaded_and_gets_the_imagery_warning(h
     assert set(h.fake.methods()) <= {"auth.test", "chat.postMessage"}
 
 
+async def test_crisis_words_sent_with_a_file_come_first_and_the_file_is_never_fetched(h: Harness) -> None:
+    event = file_share_message_event("i want to kill myself", user_id=USER, url_private=h.fake.file_url("y.jpg"))
+
+    assert await h.event(event) == "crisis"
+
+    first = await h.next_call("chat.postMessage")
+    assert first.params["blocks"][0]["text"]["text"] == "Get help now"
+    second = await h.next_call("chat.postMessage")
+    assert second.params["blocks"][0]["text"]["text"] == "Please don't send pictures"
+    await h.settle()
+    assert h.fake.calls(URL_PRIVATE) == [] and h.fake.calls("files.info") == []
+
+
 @pytest.mark.parametrize(
     "event",
     [

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from conftest import Bot, joined, methods, texts
+from telegram_harness import Bot, joined, methods, texts
 
 from adapters.telegram.ordering import PerChatUpdateProcessor
 from adapters.telegram.render import MAX_MESSAGE, utf16_len

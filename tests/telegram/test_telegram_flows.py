@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Bot, joined, methods, texts
+from telegram_harness import Bot, joined, methods, texts
 
 from adapters.telegram.app import COMMANDS
 from bot.assistant import Defaults

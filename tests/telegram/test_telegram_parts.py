@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientSession
-from conftest import SECRET, TOKEN, joined
+from telegram_harness import SECRET, TOKEN, joined
 from pydantic import SecretStr
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PROXY_VARIABLES, TOKEN
+from telegram_harness import PROXY_VARIABLES, TOKEN
 
 from dialogs.content import Content
 from tests.fakes.telegram_api import Call, FakeTelegram

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import TOKEN, Bot, joined, methods, texts
+from telegram_harness import TOKEN, Bot, joined, methods, texts
 
 from adapters.telegram.app import GROUP_DEEP_LINK
 from bot.logs import setup_logging
@@ -220,3 +220,14 @@ async def test_quick_exit_falls_back_to_one_by_one_when_a_batch_delete_is_refuse
     assert [(c.method, c.status) for c in calls][0] == ("deleteMessages", 400)
     assert {1, 2, 3, 4, 5} <= bot.tg.deleted_message_ids(602)  # /start, menu, text, reply, /exit
     assert texts(calls)[-1] == content.text("quick_exit")
+
+
+async def test_crisis_words_in_a_photo_caption_come_first_and_the_photo_is_still_never_fetched(
+    bot: Bot, content: Content
+) -> None:
+    await bot.command(430, "start")
+    calls = await bot.turn(lambda: bot.tg.push_photo(430, 430, caption="i want to die"), 430)
+    sent = texts(calls)
+    assert sent[0].startswith(content.text("crisis_title")) and "999" in sent[0]
+    assert any(content.text("media_warning") in t for t in sent[1:])
+    assert not bot.tg.calls("getFile") and not bot.tg.calls(FILE_DOWNLOAD)
