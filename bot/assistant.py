@@ -68,6 +68,13 @@ class Assistant:
         self.router = Router(content)
         self.ver = content.version[-4:]
         self._flow_by_who: dict[str, str] = {f.who: f.id for f in content.flows.values() if f.who != "practitioner"}
+        # Worked out once: content does not change after loading (a new load makes a new Assistant).
+        self._area_names = [
+            (area.id, {area.id, normalise(area.name), *(normalise(a) for a in area.aliases)})
+            for area in content.areas.values()
+        ]
+        self._q_index = {(f.id, id(q)): i for f in content.flows.values() for i, q in enumerate(f.questions)}
+        self._nav_options: dict[tuple[str, ...], tuple[Option, ...]] = {}
 
     # ------------------------------------------------------------------------------------------ entry
 
@@ -161,10 +168,11 @@ class Assistant:
 
     def _area_from_words(self, text: str) -> str | None:
         words = normalise(text)
-        for area in self.content.areas.values():
-            names = {area.id, normalise(area.name), *(normalise(a) for a in area.aliases)}
-            if words and words in names:
-                return area.id
+        if not words:
+            return None
+        for area_id, names in self._area_names:
+            if words in names:
+                return area_id
         return None
 
     # --------------------------------------------------------------------------------------- actions
@@ -194,6 +202,10 @@ class Assistant:
             return self._choice_action(ctx, *args)
         if kind == "t" and args and args[0] in self.content.topics:
             return self._topic(ctx, args[0])
+        if kind == "k" and args:
+            return self._follow(ctx, f"contact:{args[0]}")
+        if kind == "j" and len(args) == 2:
+            return self._jump(ctx, args[0], args[1])
         if kind == "g" and args:
             return self._global(ctx, args[0])
         return self._expired(ctx)
@@ -265,10 +277,10 @@ class Assistant:
         picked = self._typed_choice(ctx, norm)
         if picked is not None:
             return picked
-        route = self.router.route(text, ctx.s.who)
+        route = self.router.route(text, ctx.s.who, ctx.s.area)
         if route is not None:
             return self._follow(ctx, route.target)
-        suggestions = self.router.suggestions(text, ctx.s.who)
+        suggestions = self.router.suggestions(text, ctx.s.who, area=ctx.s.area)
         ctx.out.append(Outbound(self.content.text("didnt_catch"), kind="info"))
         if suggestions and ctx.s.who is not None:
             options = tuple(o for o in (self._target_option(r.target) for r in suggestions) if o is not None)
@@ -345,11 +357,25 @@ class Assistant:
         return "unrecognised"
 
     def _target_option(self, target: str) -> Option | None:
+        """A button for a "did you mean" suggestion: a topic, a contact, a place in a flow or a command."""
         kind, _, rest = target.partition(":")
         if kind == "topic" and rest in self.content.topics:
             return Option(self.signer.sign("t", rest), self.content.topics[rest].title)
         if kind == "command" and rest in ("contacts", "urgent", "help", "restart", "back"):
             return Option(self.signer.sign("g", rest), self.content.text(f"nav_{rest}"), nav=True)
+        if kind == "contact":
+            contact = next((c for _, c in self.content.all_contacts() if c.id == rest), None)
+            return Option(self.signer.sign("k", rest), contact.name) if contact else None
+        if kind == "flow":
+            flow_id, _, node = rest.partition(":")
+            flow = self.content.flows.get(flow_id)
+            outcome = flow.outcome(node) if flow else None
+            if outcome is None:
+                return None
+            try:
+                return Option(self.signer.sign("j", flow_id, node), outcome.title)
+            except ValueError:  # too long for a Telegram button
+                return None
         return None
 
     def _jump(self, ctx: _Ctx, flow_id: str, node: str) -> str:
@@ -437,7 +463,9 @@ class Assistant:
     def _show(self, ctx: _Ctx, flow: Flow, pos: Position, prompt: Ask | Result, *, replace: bool = False) -> None:
         if isinstance(prompt, Ask):
             q = prompt.question
-            q_index = flow.questions.index(q)
+            q_index = self._q_index.get((flow.id, id(q)))
+            if q_index is None:
+                q_index = flow.questions.index(q)
             opts = [Option(self.signer.sign("c", flow.id, str(q_index), str(i), self.ver), ch.label)
                     for i, ch in enumerate(q.choices)]
             if q.help:
@@ -468,7 +496,12 @@ class Assistant:
         chosen_here = not (ctx.defaults.area and ctx.defaults.who)
         names = ["back"] if ctx.s.answers or (chosen_here and ctx.s.flow is not None) else []
         names += ["restart", "contacts", "urgent"]
-        return tuple(Option(self.signer.sign("g", n), self.content.text(f"nav_{n}"), nav=True) for n in names)
+        key = tuple(names)
+        options = self._nav_options.get(key)
+        if options is None:  # two possible sets: the same (immutable) options every turn
+            options = tuple(Option(self.signer.sign("g", n), self.content.text(f"nav_{n}"), nav=True) for n in names)
+            self._nav_options[key] = options
+        return options
 
     def _back(self, ctx: _Ctx, *, replace: bool = False) -> str:
         flow, pos = self._position(ctx)

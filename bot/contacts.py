@@ -207,8 +207,8 @@ def describe(content: Content, contact: Contact, at: dt.datetime, *, detail: boo
         open_now = content.text("open_now") if is_open(contact, at) else content.text("closed_now")
         lines[0] += f" ({open_now})"
     if detail:
-        state = content.text("open_now") if is_open(contact, at) else content.text("closed_now")
-        lines.append(f"  {hours_text(contact)} ({state})")
+        now_text = content.text("open_now") if is_open(contact, at) else content.text("closed_now")
+        lines.append(f"  {hours_text(contact)} ({now_text})")
         if contact.summary:
             lines.append(f"  {contact.summary}")
         if contact.confirm_locally:

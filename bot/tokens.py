@@ -40,6 +40,7 @@ class TokenSigner:
     def verify(self, token: str) -> list[str] | None:
         """The token's parts, or ``None`` if it was not issued by this deployment."""
         payload, sep, sig = token.rpartition("~")
-        if not sep or not hmac.compare_digest(sig, self._sig(payload)):
+        # Compared as bytes: compare_digest refuses non-ASCII str, and a forged token may carry any text.
+        if not sep or not hmac.compare_digest(sig.encode(), self._sig(payload).encode()):
             return None
         return payload.split(".")

@@ -239,3 +239,28 @@ def test_text_at_an_outcome_gets_a_short_reminder_not_the_whole_outcome_again(as
 def test_crisis_words_in_a_media_caption_come_before_the_imagery_warning(assistant: Assistant) -> None:
     replies = Chat(assistant).send(Inbound("media", media="photo", text="he says he'll come round and hurt me"))
     assert [r.kind for r in replies] == ["crisis", "warning"]
+
+
+def test_typing_exit_is_the_quick_exit(assistant: Assistant) -> None:
+    chat = Chat(assistant, Defaults(who="young_person", area="kent"))
+    chat.start()
+    reply = assistant.handle(chat.session, Inbound("text", text="exit"), NOW)
+    assert reply.session is None and reply.delete_conversation
+
+
+def test_did_you_mean_offers_contacts_and_flow_places_as_buttons(assistant: Assistant) -> None:
+    chat = Chat(assistant, Defaults(who="parent", area="leeds"))
+    chat.start()
+    option = assistant._target_option("flow:parent:parent_adult_involved")
+    assert option is not None
+    replies = chat.send(Inbound("action", action=option.action))
+    assert replies[-1].kind == "outcome" and chat.session is not None
+    assert chat.session.node == "parent_adult_involved"
+    contact = assistant._target_option("contact:ceop")
+    assert contact is not None
+    assert "ceop" in chat.send(Inbound("action", action=contact.action))[0].text.lower()
+
+
+def test_non_ascii_button_values_are_refused_as_forged(assistant: Assistant) -> None:
+    replies = Chat(assistant).send(Inbound("action", action="c.kent.0.0.abcd~\u00e9\u00e9\u00e9\u00e9"))
+    assert replies[0].kind == "warning"
