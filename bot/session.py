@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SEEN_LIMIT = 32  # update/event ids remembered for de-duplication
+# json.dumps(..., separators=...) builds a new encoder on every call; this is the same encoder, built once.
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @dataclass
@@ -37,7 +39,7 @@ class Session:
             data["x"] = [list(a) for a in self.answers]
         if self.seen:
             data["s"] = self.seen
-        return json.dumps(data, separators=(",", ":"))
+        return _ENCODE(data)
 
     @classmethod
     def loads(cls, raw: str | bytes) -> Session:
