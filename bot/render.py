@@ -46,12 +46,13 @@ def outcome(
     """An outcome; ``detail`` (practitioners) adds each contact's hours and purpose and the sources."""
     o = result.outcome
     cites = ", ".join(content.sources[c].title for c in o.cites if c in content.sources)
+    listed = contact_lines(content, contacts, at, detail=detail)
     parts = [
         content.text("classification", label=result.classification) if result.classification else "",
         o.text,
         *result.notes,
         area_note,
-        content.text("contacts_heading") + "\n" + contact_lines(content, contacts, at, detail=detail) if contacts else "",
+        content.text("contacts_heading") + "\n" + listed if contacts else "",
         content.text("based_on", sources=cites) if cites and detail else "",
         flow.footer,
     ]

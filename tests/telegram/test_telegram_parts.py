@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientSession
-from telegram_harness import SECRET, TOKEN, joined
 from pydantic import SecretStr
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram_harness import SECRET, TOKEN, joined
 
 from adapters.telegram.app import RecentMessages, TelegramAdapter, build_application
 from adapters.telegram.ordering import PerChatUpdateProcessor
