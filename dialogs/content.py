@@ -378,6 +378,47 @@ def default_content_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "content"
 
 
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s")
+_BREAK_AFTER = (".", ":", "!", "?")
+
+
+def unwrap(text: str) -> str:
+    """Undo the hard line wrapping of YAML block text, so that a phone reflows it.
+
+    A line joins the one before unless it starts a list item, or the line before ends a sentence (a
+    deliberate break) and this one starts in upper case at the margin. Blank lines stay paragraph breaks.
+    """
+    if "\n" not in text:
+        return text
+    out: list[str] = []
+    for line in text.split("\n"):
+        stripped = line.strip()
+        prev = out[-1] if out else ""
+        joins = (
+            prev.strip() != ""
+            and stripped != ""
+            and not _LIST_ITEM.match(line)
+            and (not prev.rstrip().endswith(_BREAK_AFTER) or stripped[0].islower() or line[:1].isspace())
+        )
+        if joins:
+            out[-1] = prev.rstrip() + " " + stripped
+        else:
+            out.append(line.rstrip())
+    return "\n".join(out)
+
+
+def _unwrap_all(data: Any) -> Any:
+    """Unwrap every text in flows, topics and area packs (prose written as wrapped YAML blocks); messages
+    keep their line breaks, which are deliberate."""
+    if isinstance(data, str):
+        return unwrap(data)
+    if isinstance(data, list):
+        return [_unwrap_all(x) for x in data]
+    if isinstance(data, dict):
+        return {k: _unwrap_all(v) for k, v in data.items()}
+    return data
+
+
 def _read(path: Path, root: Path, problems: list[Problem]) -> Any:
     rel = str(path.relative_to(root.parent)) if path.is_relative_to(root.parent) else str(path)
     try:
@@ -454,7 +495,7 @@ def _load(root: Path | None) -> tuple[Content | None, list[Problem]]:
 
     areas: dict[str, AreaPack] = {}
     for p in sorted((root / "areas").glob("*.yaml")):
-        pack = _build(AreaPack, read(p), rel(p), problems)
+        pack = _build(AreaPack, _unwrap_all(read(p)), rel(p), problems)
         if pack is None:
             continue
         if pack.id != p.stem:
@@ -466,7 +507,7 @@ def _load(root: Path | None) -> tuple[Content | None, list[Problem]]:
 
     flows: dict[str, Flow] = {}
     for p in sorted((root / "flows").glob("*.yaml")):
-        flow = _build(Flow, read(p), rel(p), problems)
+        flow = _build(Flow, _unwrap_all(read(p)), rel(p), problems)
         if flow is None:
             continue
         if flow.id != p.stem:
@@ -475,7 +516,7 @@ def _load(root: Path | None) -> tuple[Content | None, list[Problem]]:
         files[f"flow:{flow.id}"] = rel(p)
 
     topics: dict[str, Topic] = {}
-    raw_topics = read(root / "topics.yaml") or {}
+    raw_topics = _unwrap_all(read(root / "topics.yaml")) or {}
     for i, raw in enumerate(raw_topics.get("topics", []) if isinstance(raw_topics, dict) else []):
         t = _build(Topic, raw, f"content/topics.yaml: topics[{i}]", problems)
         if t is not None:

@@ -147,3 +147,10 @@ def test_a_new_area_pack_needs_no_python(draft: Path) -> None:
     r = triage(content, "york", {"immediate_danger": "no", "adult_involved": "yes"}, dt.datetime(2026, 11, 23, 10))
     assert r["outcome"] == "refer"
     assert "york_front_door" in [c["id"] for c in r["contacts"]]  # type: ignore[union-attr]
+
+
+def test_hard_wrapped_yaml_text_is_unwrapped_but_lists_and_deliberate_breaks_stay() -> None:
+    from dialogs.content import unwrap
+
+    text = "Many are pushed\nor tricked.\nWhat to do:\n1. Don't look.\n   Don't ask.\n- Keep the\n  messages.\n\nNext."
+    assert unwrap(text) == "Many are pushed or tricked.\nWhat to do:\n1. Don't look. Don't ask.\n- Keep the messages.\n\nNext."
