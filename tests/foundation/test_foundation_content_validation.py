@@ -153,4 +153,5 @@ def test_hard_wrapped_yaml_text_is_unwrapped_but_lists_and_deliberate_breaks_sta
     from dialogs.content import unwrap
 
     text = "Many are pushed\nor tricked.\nWhat to do:\n1. Don't look.\n   Don't ask.\n- Keep the\n  messages.\n\nNext."
-    assert unwrap(text) == "Many are pushed or tricked.\nWhat to do:\n1. Don't look. Don't ask.\n- Keep the messages.\n\nNext."
+    expected = "Many are pushed or tricked.\nWhat to do:\n1. Don't look. Don't ask.\n- Keep the messages.\n\nNext."
+    assert unwrap(text) == expected
