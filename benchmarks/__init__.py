@@ -1,0 +1,1 @@
+"""Benchmarks for ypsi-bot: `python -m benchmarks.run` (see benchmarks/README.md). Never run by pytest."""
