@@ -259,7 +259,7 @@ class SlackBot:
         await self._guarded("action", self._action(body, action, respond, client, context))
 
     async def _on_home_opened(self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
-        if event.get("tab", "home") != "home":
+        if event.get("tab", "home") != "home" or not event.get("user"):
             if self.on_done is not None:
                 self.on_done("home", "ignored")
             return
@@ -292,6 +292,8 @@ class SlackBot:
         context: AsyncBoltContext,
     ) -> str:
         team, user = _team(context, command.get("team_id")), str(command.get("user_id", ""))
+        if not user:  # Slack always names the user; a payload without one is not from Slack
+            return "ignored"
         text = typed(str(command.get("text") or "")).strip()
         name, _, arg = text.partition(" ")
         name, arg = name.lower(), arg.strip()
@@ -341,8 +343,10 @@ class SlackBot:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> str:
-        user = str(body.get("user", {}).get("id", ""))
-        team = _team(context, body.get("user", {}).get("team_id"))
+        user = str((body.get("user") or {}).get("id", ""))
+        if not user:
+            return "ignored"
+        team = _team(context, (body.get("user") or {}).get("team_id"))
         action_id = str(action.get("action_id", ""))
         event_id = _event_id("act", body.get("trigger_id") or action.get("action_ts"))
         ref = self.ref(team, user)
@@ -406,7 +410,7 @@ class SlackBot:
             # Described by kind only: never downloaded (no files.info, no url_private fetch).
             # The message's own words are still read for crisis words, like any typed text.
             inbound = Inbound("media", media=_media_kind(event), text=typed(str(event.get("text") or "")))
-        elif subtype in TEXT_SUBTYPES:
+        elif subtype in TEXT_SUBTYPES and str(event.get("text") or "").strip():
             inbound = Inbound("text", text=typed(str(event.get("text") or "")))
         else:
             return "ignored"
@@ -416,7 +420,7 @@ class SlackBot:
         )
         if handled.duplicate or handled.reply is None:
             return "duplicate"
-        await self._deliver(handled.reply, Where(client, team, user, dm=str(event.get("channel", ""))))
+        await self._deliver(handled.reply, Where(client, team, user, dm=str(event.get("channel") or "") or None))
         return handled.reply.event
 
     # ------------------------------------------------------------------------------------------ App Home
@@ -526,7 +530,11 @@ def web_app(bot: SlackBot, path: str = "/slack/events") -> web.Application:
     """The aiohttp application for HTTP mode: Slack's requests at ``path``, and ``/healthz``."""
 
     async def events(request: web.Request) -> web.Response:
-        bolt_response = await bot.app.async_dispatch(await to_bolt_request(request))
+        try:
+            bolt_request = await to_bolt_request(request)
+        except ValueError:  # a body that is not the JSON or form it claims to be (json errors are ValueErrors)
+            return web.Response(status=400, text="malformed body")
+        bolt_response = await bot.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(request: web.Request) -> web.Response:
