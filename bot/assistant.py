@@ -75,6 +75,7 @@ class Assistant:
         ]
         self._q_index = {(f.id, id(q)): i for f in content.flows.values() for i, q in enumerate(f.questions)}
         self._nav_options: dict[tuple[str, ...], tuple[Option, ...]] = {}
+        self._choice_options: dict[tuple[str, int], tuple[Option, ...]] = {}
 
     # ------------------------------------------------------------------------------------------ entry
 
@@ -466,11 +467,14 @@ class Assistant:
             q_index = self._q_index.get((flow.id, id(q)))
             if q_index is None:
                 q_index = flow.questions.index(q)
-            opts = [Option(self.signer.sign("c", flow.id, str(q_index), str(i), self.ver), ch.label)
-                    for i, ch in enumerate(q.choices)]
-            if q.help:
-                opts.append(Option(self.signer.sign("g", "explain"), self.content.text("nav_explain"), nav=True))
-            out = render.question(self.content, flow, q, (*opts, *self._nav(ctx)), first=not pos.answers)
+            choices = self._choice_options.get((flow.id, q_index))
+            if choices is None:  # the same (immutable) buttons every time this question is asked
+                opts = [Option(self.signer.sign("c", flow.id, str(q_index), str(i), self.ver), ch.label)
+                        for i, ch in enumerate(q.choices)]
+                if q.help:
+                    opts.append(Option(self.signer.sign("g", "explain"), self.content.text("nav_explain"), nav=True))
+                choices = self._choice_options[(flow.id, q_index)] = tuple(opts)
+            out = render.question(self.content, flow, q, (*choices, *self._nav(ctx)), first=not pos.answers)
         else:
             area = ctx.s.area or "national"
             contacts = self.content.resolve_contacts(prompt.outcome.contacts, area)
