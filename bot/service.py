@@ -55,7 +55,7 @@ class Service:
         started = now_ms()
         async with self.store.lock(key):
             session = await self.store.load(key)
-            if event_id is not None and session is not None and event_id in session.seen:
+            if event_id is not None and session is not None and session.has_seen(event_id):
                 log("duplicate", platform=ref.platform, conv=key[:12])
                 return Handled(None, key, duplicate=True)
             now = dt.datetime.fromtimestamp(self.clock(), dt.UTC)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
-SEEN_LIMIT = 32  # update/event ids remembered for de-duplication
+# Recent update/event ids are remembered for de-duplication, as 6-character digests: a platform re-delivers
+# an event within minutes, so 16 per conversation is ample, and 36 bits tell them apart.
+SEEN_LIMIT = 16
+
+
+def event_digest(event_id: str) -> str:
+    """A short digest of a platform event id, as kept in a session."""
+    return base64.urlsafe_b64encode(hashlib.sha256(event_id.encode()).digest()[:6]).decode()[:6]
 # json.dumps(..., separators=...) builds a new encoder on every call; this is the same encoder, built once.
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -25,8 +34,11 @@ class Session:
     updated: float = 0.0
     seen: list[str] = field(default_factory=list)
 
+    def has_seen(self, event_id: str) -> bool:
+        return event_digest(event_id) in self.seen
+
     def mark_seen(self, event_id: str) -> None:
-        self.seen.append(event_id)
+        self.seen.append(event_digest(event_id))
         del self.seen[:-SEEN_LIMIT]
 
     def dumps(self) -> str:
