@@ -162,3 +162,12 @@ def cpu_pressure_seconds() -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def cpu_times() -> tuple[int, int] | None:
+    """(steal, total) jiffies from /proc/stat: time the hypervisor gave this VM's CPUs to someone else."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (fields[7] if len(fields) > 7 else 0), sum(fields)

@@ -17,7 +17,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python benchmarks/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import ROOT, Section, cpu_pressure_seconds, machine  # noqa: E402
+from benchmarks.common import ROOT, Section, cpu_pressure_seconds, cpu_times, machine  # noqa: E402
 
 SECTIONS = ("engine", "telegram", "slack", "memory", "startup")
 
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
     os.chdir(ROOT)
-    started, psi_start = time.perf_counter(), cpu_pressure_seconds()
+    started, psi_start, jiffies_start = time.perf_counter(), cpu_pressure_seconds(), cpu_times()
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     info = machine()
     info.append(("CPU yardstick", calibration()))
@@ -117,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     if psi_start is not None and psi_end is not None:
         info.append(("CPU pressure during the run", f"{(psi_end - psi_start) / took:.0%} of the time some task waited "
                      "for a CPU (Linux PSI; other work on the machine makes the numbers slower and noisier)"))
+    jiffies_end = cpu_times()
+    if jiffies_start is not None and jiffies_end is not None and jiffies_end[1] > jiffies_start[1]:
+        steal = (jiffies_end[0] - jiffies_start[0]) / (jiffies_end[1] - jiffies_start[1])
+        info.append(("CPU steal during the run", f"{steal:.1%} (time the hypervisor ran something else)"))
     info.append(("Load average at end (1/5/15 min)", " / ".join(f"{x:.2f}" for x in os.getloadavg())))
     mode = "`python -m benchmarks.run --quick`" if args.quick else "`python -m benchmarks.run`"
     if args.only:
