@@ -484,9 +484,6 @@ class Assistant:
             out = render.outcome(
                 self.content, flow, prompt, contacts, note, ctx.now, (*opts, *self._nav(ctx)), detail=detail
             )
-            if flow.who == "practitioner":
-                record = decision_record(self.content, flow, area, pos.answers, prompt, contacts, ctx.now)
-                out = Outbound(out.text, out.options, out.kind, out.title, record=record)
         if replace:
             out = Outbound(out.text, out.options, out.kind, out.title, out.record, replace_menu=True)
         ctx.out.append(out)

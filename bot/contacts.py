@@ -10,10 +10,9 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import holidays
 from rapidfuzz import fuzz
 
-from dialogs.content import Contact, Content
+from dialogs.content import BankHolidays, Contact, Content, load_bank_holidays
 
 LONDON = ZoneInfo("Europe/London")
 _STOPWORDS = {
@@ -25,9 +24,18 @@ _OUT_OF_HOURS = re.compile(r"\b(out of hours|ooh|after hours|evening|night|overn
 _WORD = re.compile(r"[a-z0-9']+")
 
 
+@lru_cache(maxsize=1)
+def _table() -> tuple[frozenset[dt.date], BankHolidays]:
+    table = load_bank_holidays()
+    return frozenset(table.dates), table
+
+
 @lru_cache(maxsize=8)
-def _bank_holidays(year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays("GB", subdiv="ENG", years=year)
+def _package_bank_holidays(year: int) -> frozenset[dt.date]:
+    # Only for years outside the content table: importing `holidays` loads every country (about 0.2 s).
+    import holidays
+
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
 
 
 def local(at: dt.datetime) -> dt.datetime:
@@ -36,7 +44,9 @@ def local(at: dt.datetime) -> dt.datetime:
 
 
 def is_bank_holiday(day: dt.date) -> bool:
-    return day in _bank_holidays(day.year)
+    """England's bank holidays: from content/bank_holidays.yaml, or the `holidays` package outside its years."""
+    dates, table = _table()
+    return day in dates if table.covers(day.year) else day in _package_bank_holidays(day.year)
 
 
 def is_open(contact: Contact, at: dt.datetime) -> bool:

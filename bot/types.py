@@ -54,5 +54,5 @@ class Outbound:
     options: tuple[Option, ...] = ()
     kind: OutboundKind = "info"
     title: str = ""
-    record: str = ""  # the decision record, for adapters that send it as a file or DM
+    record: str = ""  # on kind="record": the decision record, for adapters that send it as a file or DM
     replace_menu: bool = field(default=False)  # edit the message whose button was pressed, if possible

@@ -255,6 +255,28 @@ class Safety(_Strict):
     contacts: list[Id]
 
 
+class BankHolidays(_Strict):
+    """England's bank holidays for a span of years (``content/bank_holidays.yaml``)."""
+
+    first_year: int
+    last_year: int
+    source: str
+    dates: list[dt.date]
+
+    def covers(self, year: int) -> bool:
+        return self.first_year <= year <= self.last_year
+
+
+def load_bank_holidays(root: Path | None = None) -> BankHolidays:
+    """The bank holiday table (read on its own: opening hours need it before, or without, the rest)."""
+    path = (root or default_content_dir()) / "bank_holidays.yaml"
+    problems: list[Problem] = []
+    table = _build(BankHolidays, _read(path, path.parent, problems), "content/bank_holidays.yaml", problems)
+    if table is None:
+        raise ContentError(problems)
+    return table  # type: ignore[no-any-return]
+
+
 class Meta(_Strict):
     version: str
     reviewed: dt.date
@@ -474,6 +496,15 @@ def check_content(root: Path | None = None, *, today: dt.date | None = None) -> 
     content, problems = _load(root)
     if content is not None:
         problems.extend(lint_content(content, today=today))
+    try:
+        table = load_bank_holidays(root)
+    except ContentError as exc:
+        problems.extend(exc.problems)
+    else:
+        year = (today or dt.date.today()).year
+        if not (table.covers(year) and table.covers(year + 1)):
+            problems.append(Problem("content/bank_holidays.yaml", "last_year", f"does not cover {year} and "
+                                    f"{year + 1}: run `python -m tools.bank_holidays`", warning=True))
     return content, problems
 
 

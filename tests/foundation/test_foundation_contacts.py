@@ -127,3 +127,18 @@ def test_contacts_command_rejects_an_unknown_area() -> None:
         [sys.executable, "-m", "bot", "contacts", "x", "--area", "york"], capture_output=True, text=True, check=False
     )
     assert run.returncode == 2 and "kent, leeds, national" in run.stderr
+
+
+def test_the_bank_holiday_table_in_content_matches_the_holidays_package() -> None:
+    import holidays
+
+    from dialogs.content import load_bank_holidays
+
+    table = load_bank_holidays()
+    years = range(table.first_year, table.last_year + 1)
+    assert table.covers(2026) and table.covers(2027)
+    assert set(table.dates) == set(holidays.country_holidays("GB", subdiv="ENG", years=years))
+
+
+def test_years_outside_the_table_ask_the_holidays_package() -> None:
+    assert is_bank_holiday(dt.date(2045, 12, 25)) and not is_bank_holiday(dt.date(2045, 12, 27))
