@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.error import BoltUnhandledRequestError
@@ -130,15 +130,20 @@ class ServerErrorHandler(AsyncServerErrorRetryHandler):
         state.increment_current_attempt()
 
 
-def make_client(token: str, api_url: str, *, sleep: Sleep = asyncio.sleep) -> AsyncWebClient:
-    """The Web API client: ``api_url`` (SLACK_API_URL) as base, retrying rate limits and server errors."""
+def make_client(
+    token: str, api_url: str, *, sleep: Sleep = asyncio.sleep, session: ClientSession | None = None
+) -> AsyncWebClient:
+    """The Web API client: ``api_url`` (SLACK_API_URL) as base, retrying rate limits and server errors.
+
+    Pass a long-lived ``session`` to reuse connections (without one, slack-sdk opens one per call).
+    """
     handlers: list[AsyncRetryHandler] = [
         AsyncConnectionErrorRetryHandler(),
         RetryAfterHandler(sleep=sleep),
         ServerErrorHandler(sleep=sleep),
     ]
     base_url = api_url if api_url.endswith("/") else api_url + "/"
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers)
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers, session=session)
 
 
 # ---------------------------------------------------------------------------------------------- the app

@@ -8,6 +8,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
@@ -100,8 +101,9 @@ async def serve(
     content = load_content()
     secret = settings.secret()
     store = open_store(settings.ypsi_store, ttl=settings.ypsi_session_ttl)
+    session = aiohttp.ClientSession()  # one connection pool for every Web API call
     try:
-        client = make_client(tokens.bot, settings.slack_api_url)
+        client = make_client(tokens.bot, settings.slack_api_url, session=session)
         await _check_bot_token(client)
         bot = SlackBot(
             Service(Assistant(content, secret), store, secret),
@@ -134,6 +136,7 @@ async def serve(
                 await handler.close_async()  # type: ignore[no-untyped-call]
         log("slack_stopped")
     finally:
+        await session.close()
         await store.close()
 
 
