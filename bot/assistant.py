@@ -73,7 +73,7 @@ class Assistant:
             (area.id, {area.id, normalise(area.name), *(normalise(a) for a in area.aliases)})
             for area in content.areas.values()
         ]
-        self._q_index = {(f.id, id(q)): i for f in content.flows.values() for i, q in enumerate(f.questions)}
+        self._q_index = {(f.id, q.id): i for f in content.flows.values() for i, q in enumerate(f.questions)}
         self._nav_options: dict[tuple[str, ...], tuple[Option, ...]] = {}
         self._choice_options: dict[tuple[str, int], tuple[Option, ...]] = {}
 
@@ -464,9 +464,7 @@ class Assistant:
     def _show(self, ctx: _Ctx, flow: Flow, pos: Position, prompt: Ask | Result, *, replace: bool = False) -> None:
         if isinstance(prompt, Ask):
             q = prompt.question
-            q_index = self._q_index.get((flow.id, id(q)))
-            if q_index is None:
-                q_index = flow.questions.index(q)
+            q_index = self._q_index[(flow.id, q.id)]
             choices = self._choice_options.get((flow.id, q_index))
             if choices is None:  # the same (immutable) buttons every time this question is asked
                 opts = [Option(self.signer.sign("c", flow.id, str(q_index), str(i), self.ver), ch.label)
