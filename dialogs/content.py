@@ -524,27 +524,21 @@ def _load(root: Path | None) -> tuple[Content | None, list[Problem]]:
     files: dict[str, str] = {}
     meta = _build(Meta, read(root / "meta.yaml"), "content/meta.yaml", problems)
 
-    areas: dict[str, AreaPack] = {}
-    for p in sorted((root / "areas").glob("*.yaml")):
-        pack = _build(AreaPack, _unwrap_all(read(p)), rel(p), problems)
-        if pack is None:
-            continue
-        if pack.id != p.stem:
-            problems.append(Problem(rel(p), "id", f"area id {pack.id!r} must match the file name {p.stem!r}"))
-        areas[pack.id] = pack
-        files[f"area:{pack.id}"] = rel(p)
-        for c in pack.contacts:
-            files[f"contact:{c.id}"] = rel(p)
+    def one_per_file(kind: str, folder: str, model: type[AreaPack] | type[Flow]) -> dict[str, Any]:
+        """Each ``folder/<id>.yaml`` as one ``model`` whose id must be its file name."""
+        out: dict[str, Any] = {}
+        for p in sorted((root / folder).glob("*.yaml")):
+            item = _build(model, _unwrap_all(read(p)), rel(p), problems)
+            if item is None:
+                continue
+            if item.id != p.stem:
+                problems.append(Problem(rel(p), "id", f"{kind} id {item.id!r} must match the file name {p.stem!r}"))
+            out[item.id] = item
+            files[f"{kind}:{item.id}"] = rel(p)
+        return out
 
-    flows: dict[str, Flow] = {}
-    for p in sorted((root / "flows").glob("*.yaml")):
-        flow = _build(Flow, _unwrap_all(read(p)), rel(p), problems)
-        if flow is None:
-            continue
-        if flow.id != p.stem:
-            problems.append(Problem(rel(p), "id", f"flow id {flow.id!r} must match the file name {p.stem!r}"))
-        flows[flow.id] = flow
-        files[f"flow:{flow.id}"] = rel(p)
+    areas: dict[str, AreaPack] = one_per_file("area", "areas", AreaPack)
+    flows: dict[str, Flow] = one_per_file("flow", "flows", Flow)
 
     topics: dict[str, Topic] = {}
     raw_topics = _unwrap_all(read(root / "topics.yaml")) or {}

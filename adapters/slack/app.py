@@ -412,7 +412,7 @@ class SlackBot:
         if not user:
             return "ignored"
         if event.get("files") or subtype == "file_share":
-            # Described by kind only: never downloaded (no files.info, no url_private fetch).
+            # Described by kind only: never downloaded, never looked up.
             # The message's own words are still read for crisis words, like any typed text.
             inbound = Inbound("media", media=_media_kind(event), text=typed(str(event.get("text") or "")))
         elif subtype in TEXT_SUBTYPES and str(event.get("text") or "").strip():

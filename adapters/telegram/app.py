@@ -71,7 +71,7 @@ QUICK_EXIT_SWEEP = 100
 _DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 
 # Media kinds by filter, checked in order (an animation also carries a document). The filters only test
-# which attachment field is present; no file object is ever touched and getFile is never called.
+# which attachment field is present; no file object is ever touched and nothing is ever downloaded.
 MEDIA_FILTERS: tuple[tuple[str, filters.BaseFilter], ...] = (
     ("photo", filters.PHOTO),
     ("animation", filters.ANIMATION),
