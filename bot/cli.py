@@ -111,7 +111,7 @@ def cmd_triage(args: argparse.Namespace) -> int:
         return 0
     if result["outcome"] is None:
         nq = result["next_question"]
-        print(f"Still needed: {nq['id']}: {nq['text']}\n  answer with --answer {nq['id']}=" + "|".join(nq["options"]))
+        print(content.text("cli_still_needed", id=nq["id"], text=nq["text"], options="|".join(nq["options"])))
     else:
         print(result["record"])
     return 0
@@ -131,10 +131,9 @@ def cmd_contacts(args: argparse.Namespace) -> int:
     if not matches:
         print(content.text("no_contacts_found"))
         return 1
-    print("\n\n".join(
-        describe(content, m.contact, at) + (f"\n  Old number or name: {m.superseded}" if m.superseded else "")
-        for m in matches
-    ))
+    for i, m in enumerate(matches):
+        old = "\n  " + content.text("cli_superseded", note=m.superseded) if m.superseded else ""
+        print(("\n" if i else "") + describe(content, m.contact, at) + old)
     return 0
 
 

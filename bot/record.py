@@ -26,11 +26,11 @@ def decision_record(
     t = local(at)
     lines = [
         content.text("record_heading"),
-        f"Date and time: {t.strftime('%Y-%m-%d %H:%M')} (Europe/London)",
-        f"Area: {content.areas[area].name} ({area})",
-        f"Guidance flow: {flow.title} ({flow.id}); content version {content.version}",
+        content.text("record_when", when=t.strftime("%Y-%m-%d %H:%M")),
+        content.text("record_area", area=f"{content.areas[area].name} ({area})"),
+        content.text("record_flow", flow=f"{flow.title} ({flow.id})", version=content.version),
         "",
-        "Questions and answers:",
+        content.text("record_questions"),
     ]
     for qid, aid in answers:
         q = flow.question(qid)
@@ -38,15 +38,19 @@ def decision_record(
             continue
         label = next((c.label for c in q.choices if c.id == aid), aid)
         lines.append(f"- {q.text} [{qid}] → {label} [{aid}]")
-    lines += ["", f"Outcome: {result.outcome.title} [{result.outcome.id}]"]
+    lines += ["", content.text("record_outcome", outcome=f"{result.outcome.title} [{result.outcome.id}]")]
     if result.classification:
-        lines.append(f"Category: {result.classification}")
-    lines += [f"Note: {note}" for note in result.notes]
-    lines += ["", "Contacts shown:"]
-    lines += [f"- {c.name}: {' / '.join(x for x in (c.phone, c.url) if x)} (checked {c.checked})" for c in contacts]
+        lines.append(content.text("classification", label=result.classification))
+    lines += [content.text("record_note", note=note) for note in result.notes]
+    lines += ["", content.text("record_contacts")]
+    lines += [
+        content.text("record_contact", name=c.name, reach=" / ".join(x for x in (c.phone, c.url) if x),
+                     checked=c.checked.isoformat())
+        for c in contacts
+    ]
     cites = [content.sources[c] for c in result.outcome.cites if c in content.sources]
     if cites:
-        lines += ["", "Guidance this rests on:"]
+        lines += ["", content.text("record_sources")]
         lines += [f"- {s.title}{' — ' + s.url if s.url else ''}" for s in cites]
     lines += ["", content.text("record_imagery"), content.text("record_judgement")]
     return "\n".join(lines)

@@ -47,6 +47,8 @@ def _lint_contacts(content: Content, today: dt.date) -> list[Problem]:
             )
         if not c.hours.always and not c.hours.weekly:
             out.append(Problem(f, f"{place}.hours", "give weekly hours or always: true"))
+        if not c.hours.text.strip():
+            out.append(Problem(f, f"{place}.hours.text", "say the opening hours in words, as users will read them"))
     return out
 
 

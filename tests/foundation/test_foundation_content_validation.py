@@ -139,6 +139,7 @@ def test_a_new_area_pack_needs_no_python(draft: Path) -> None:
         "contacts:\n  - id: york_front_door\n    name: York children's front door\n"
         "    audience: [professionals, public]\n"
         "    phone: '01904 000000'\n    source: https://example.org/york\n    checked: 2026-11-01\n"
+        "    hours: {weekly: {mon-fri: '09:00-17:00'}, text: Office hours}\n"
     )
     content, found = check_content(draft, today=TODAY)
     assert content is not None and not [p for p in found if not p.warning]
@@ -155,3 +156,8 @@ def test_hard_wrapped_yaml_text_is_unwrapped_but_lists_and_deliberate_breaks_sta
     text = "Many are pushed\nor tricked.\nWhat to do:\n1. Don't look.\n   Don't ask.\n- Keep the\n  messages.\n\nNext."
     expected = "Many are pushed or tricked.\nWhat to do:\n1. Don't look. Don't ask.\n- Keep the messages.\n\nNext."
     assert unwrap(text) == expected
+
+
+def test_contact_hours_must_be_said_in_words(draft: Path) -> None:
+    edit(draft / "areas/kent.yaml", lambda d: d["contacts"][0]["hours"].update(text=""))
+    assert any("areas/kent.yaml" in p and "hours.text" in p for p in problems(draft))
