@@ -344,7 +344,8 @@ class Assistant:
             if contact is None:
                 contact = next((c for _, c in self.content.all_contacts() if c.id == rest), None)
             if contact is not None:
-                ctx.out.append(Outbound(describe(self.content, contact, ctx.now), self._nav(ctx), kind="info"))
+                ctx.out.append(Outbound(describe(self.content, contact, ctx.now), kind="info"))
+                self._then_current_question(ctx)
                 return "contact"
         if kind == "topic":
             return self._topic(ctx, rest)
@@ -558,8 +559,19 @@ class Assistant:
         t = self.content.topics[topic_id]
         contacts = self.content.resolve_contacts(t.contacts, ctx.s.area or "national")
         detail = ctx.s.who in (None, "practitioner")
-        ctx.out.append(render.topic(self.content, t, contacts, ctx.now, self._nav(ctx), detail=detail))
+        ctx.out.append(render.topic(self.content, t, contacts, ctx.now, (), detail=detail))
+        self._then_current_question(ctx)
         return "topic"
+
+    def _then_current_question(self, ctx: _Ctx) -> None:
+        """After an aside (a contact, a topic) the question on screen is shown again, so answering carries
+        on where it was; elsewhere the aside gets the ways on."""
+        flow, pos = self._position(ctx)
+        if flow is not None and pos is not None and flow.question(pos.node) is not None:
+            self._current(ctx)
+        else:
+            last = ctx.out[-1]
+            ctx.out[-1] = Outbound(last.text, self._nav(ctx), last.kind, last.title)
 
     def _record(self, ctx: _Ctx) -> str:
         flow, pos = self._position(ctx)

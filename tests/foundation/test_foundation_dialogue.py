@@ -264,3 +264,14 @@ def test_did_you_mean_offers_contacts_and_flow_places_as_buttons(assistant: Assi
 def test_non_ascii_button_values_are_refused_as_forged(assistant: Assistant) -> None:
     replies = Chat(assistant).send(Inbound("action", action="c.kent.0.0.abcd~\u00e9\u00e9\u00e9\u00e9"))
     assert replies[0].kind == "warning"
+
+
+def test_an_aside_mid_question_shows_the_question_again_so_answering_carries_on(assistant: Assistant) -> None:
+    chat = Chat(assistant, Defaults(who="practitioner", area="leeds"))
+    chat.start()
+    chat.press("No")
+    replies = chat.type("EDT number")
+    assert "0113 535 0600" in replies[0].text and replies[0].options == ()
+    assert replies[-1].kind == "menu" and replies[-1].text.endswith("Is an adult (18 or over) involved?")
+    chat.type("1")  # answers the question, not a button of the aside
+    assert chat.session is not None and chat.session.node == "refer"
