@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot import __version__
@@ -212,6 +213,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return run_console(content, who=who, area=area)
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from adapters.evaluate import run_eval
+
+    return run_eval(_content(), args.file, as_json=args.json, verbose=args.verbose)
+
+
 def cmd_telegram(args: argparse.Namespace) -> int:
     from adapters.telegram.run import run_telegram
 
@@ -319,6 +326,15 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     sl.add_argument("--listen", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
     sl.set_defaults(func=cmd_slack)
+
+    ev = sub.add_parser("eval", help="score a labelled phrase file: crisis recall, false positives, routing",
+                        description="Score a labelled phrase file (the format of shared/tools/score-phrases) "
+                        "through the console chat: crisis recall by kind, near-miss false positives, routing by "
+                        "audience, and dead ends.")
+    ev.add_argument("file", type=Path, help="phrase file (JSON)")
+    ev.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ev.add_argument("--verbose", "-v", action="store_true", help="list every miss")
+    ev.set_defaults(func=cmd_eval)
 
     run = sub.add_parser("run", help="Telegram or Slack if configured, else the console chat")
     run.set_defaults(func=cmd_run)

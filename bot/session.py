@@ -33,6 +33,8 @@ class Session:
     created: float = 0.0
     updated: float = 0.0
     seen: list[str] = field(default_factory=list)
+    misses: int = 0  # typed messages in a row that were not understood (the second hands over to people)
+    hints: list[tuple[str, str]] = field(default_factory=list)  # answers suggested by a description, to confirm
 
     def has_seen(self, event_id: str) -> bool:
         return event_digest(event_id) in self.seen
@@ -51,6 +53,10 @@ class Session:
             data["x"] = [list(a) for a in self.answers]
         if self.seen:
             data["s"] = self.seen
+        if self.misses:
+            data["m"] = self.misses
+        if self.hints:
+            data["h"] = [list(h) for h in self.hints]
         return _ENCODE(data)
 
     @classmethod
@@ -66,4 +72,6 @@ class Session:
             created=float(data.get("c", 0)),
             updated=float(data.get("u", 0)),
             seen=[str(s) for s in data.get("s", [])],
+            misses=int(data.get("m", 0)),
+            hints=[(str(q), str(a)) for q, a in data.get("h", [])],
         )
