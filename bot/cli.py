@@ -180,10 +180,16 @@ def cmd_store_stats(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.settings import load_settings
-    from bot.store import open_store
+    from bot.store import StoreStartError, open_store
 
     settings = load_settings()
-    store = open_store(settings.ypsi_store, ttl=settings.ypsi_session_ttl)
+    try:
+        store = open_store(settings.ypsi_store, ttl=settings.ypsi_session_ttl)
+    except StoreStartError:
+        raise
+    except Exception as exc:  # e.g. a folder that cannot be made: one sentence, no traceback
+        print(f"ypsi-bot: cannot open the state store ({type(exc).__name__}); check YPSI_STORE.", file=sys.stderr)
+        return 1
 
     async def run() -> dict[str, Any]:
         try:
@@ -342,8 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:
         from bot.settings import SettingsError  # imported here: see the note at the top
+        from bot.store import StoreStartError
 
-        if not isinstance(exc, SettingsError):
+        if not isinstance(exc, SettingsError | StoreStartError):
             raise
         print(f"ypsi-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
