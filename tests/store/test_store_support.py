@@ -44,7 +44,7 @@ def records(store: SessionStore, key: str) -> dict[str, bytes]:
         return {key: item[0].encode()} if item else {}
     if isinstance(store, SQLiteStore):
         rows = store._db.execute("SELECT key, data FROM sessions WHERE key = ?", (key,)).fetchall()
-        return {r[0]: r[1].encode() for r in rows}
+        return {bytes(r[0]).decode(): bytes(r[1]) for r in rows}  # the store reads text as bytes
     assert isinstance(store, RedisStore)
     with redis_client(store) as client:
         found: dict[str, bytes] = {}
