@@ -527,15 +527,7 @@ class Assistant:
     # --------------------------------------------------------------------------- other replies
 
     def _crisis(self, ctx: _Ctx, asked: bool = False) -> str:
-        contacts = self.content.resolve_contacts(list(self.content.safety.contacts), ctx.s.area or "national")
-        text = render.paragraphs(
-            self.content.text("crisis"),
-            "\n".join(describe(self.content, c, ctx.now, detail=False, state=False) for c in contacts),
-            self.content.text("crisis_after"),
-        )
-        opts = (Option(self.signer.sign("g", "resume"), self.content.text("nav_continue"), nav=True),)
-        title = self.content.text("crisis_title")
-        ctx.out.append(Outbound(text, opts if ctx.s.who else (), kind="crisis", title=title))
+        ctx.out.append(self._crisis_card(ctx.s.area, ctx.now, carry_on=bool(ctx.s.who)))
         if not asked:
             self._current(ctx)
         return "urgent" if asked else "crisis"
@@ -601,6 +593,63 @@ class Assistant:
     def option_for(self, kind: str, *args: str) -> str:
         """A signed token for an action an adapter offers itself (e.g. App Home's "Start triage")."""
         return self.signer.sign(kind, *args)
+
+    def crisis_card(self, inbound: Inbound, now: dt.datetime) -> Outbound | None:
+        """The crisis card (999, Childline, Samaritans, Shout; national contacts) when ``inbound`` is a
+        crisis: crisis words in its text, caption or command argument, /urgent, or the "Urgent help" button.
+
+        Needs no session, so the service can work it out before touching the store, and give it even when
+        the store has failed.
+        """
+        crisis = False
+        if inbound.kind in ("text", "media"):
+            crisis = bool(inbound.text) and self.crisis.is_crisis(inbound.text[:MAX_TEXT])
+        elif inbound.kind == "command":
+            crisis = inbound.command.lower() in ("urgent", "emergency", "sos") or self.crisis.is_crisis(
+                inbound.arg[:200]
+            )
+        elif inbound.kind == "action":
+            parts = self.signer.verify(inbound.action[:128]) if inbound.action.isascii() else None
+            crisis = parts == ["g", "urgent"]
+        return self._crisis_card(None, now, carry_on=False) if crisis else None
+
+    def _crisis_card(self, area: str | None, now: dt.datetime, *, carry_on: bool) -> Outbound:
+        """The one way the crisis card is built: the area's crisis contacts (national when unknown)."""
+        contacts = self.content.resolve_contacts(list(self.content.safety.contacts), area or "national")
+        text = render.paragraphs(
+            self.content.text("crisis"),
+            "\n".join(describe(self.content, c, now, detail=False, state=False) for c in contacts),
+            self.content.text("crisis_after"),
+        )
+        opts = (Option(self.signer.sign("g", "resume"), self.content.text("nav_continue"), nav=True),)
+        return Outbound(text, opts if carry_on else (), kind="crisis", title=self.content.text("crisis_title"))
+
+    def needs_session(self, inbound: Inbound) -> bool:
+        """True for a button that only means something inside a saved conversation (an answer, "Back",
+        "Carry on", "What does this mean?", "Decision record"). With no saved session (it expired, was
+        forgotten or lost, say after a Redis FLUSHALL) such a button gets "That menu has expired", never a
+        silent restart."""
+        if inbound.kind != "action" or not inbound.action.isascii():
+            return False
+        parts = self.signer.verify(inbound.action[:128])
+        if not parts:
+            return False
+        return parts[0] == "c" or (parts[0] == "g" and parts[1:] in (["back"], ["resume"], ["explain"], ["record"]))
+
+    def expired(self, now: dt.datetime, defaults: Defaults | None = None, notice: str = "menu_expired") -> Reply:
+        """A fresh conversation that starts with ``notice`` (a message key) and shows the first screen."""
+        s = Session(created=now.timestamp())
+        ctx = _Ctx(s, now, defaults or Defaults())
+        self._apply_defaults(ctx)
+        ctx.out.append(Outbound(self.content.text(notice), kind="info"))
+        self._current(ctx)
+        s.version = self.content.version
+        s.updated = now.timestamp()
+        return Reply(s, ctx.out, "expired_action")
+
+    def text(self, key: str) -> Outbound:
+        """A plain message from content (for the service's replies about the service itself)."""
+        return Outbound(self.content.text(key), kind="info")
 
 
 def _path_to(flow: Flow, node: str) -> tuple[tuple[str, str], ...] | None:
