@@ -179,10 +179,12 @@ def cmd_content_check(args: argparse.Namespace) -> int:
 def cmd_store_stats(args: argparse.Namespace) -> int:
     import asyncio
 
+    from bot.logs import setup_logging
     from bot.settings import load_settings
     from bot.store import StoreStartError, open_store
 
     settings = load_settings()
+    setup_logging(settings.ypsi_log_level)  # JSON lines on stderr, e.g. a damaged file moved aside
     try:
         store = open_store(settings.ypsi_store, ttl=settings.ypsi_session_ttl)
     except StoreStartError:

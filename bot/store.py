@@ -227,7 +227,25 @@ class SQLiteStore(SessionStore):
         self._purged = 0.0
         self.purge()
 
+    def _check_ours(self) -> None:
+        """Before anything is changed: refuse another program's database (read-only look)."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return
+        db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {t for t in tables if not t.startswith("sqlite_")}
+            columns = [r[1] for r in db.execute("PRAGMA table_info(sessions)")]
+        finally:
+            db.close()
+        if tables - {"sessions"} or (tables and columns != ["key", "data", "expires"]):
+            raise StoreStartError(
+                f"{self.path} is a database of something else, not ypsi-bot's state: "
+                "point YPSI_STORE at a file of its own."
+            )
+
     def _open(self) -> sqlite3.Connection:
+        self._check_ours()
         # Private before SQLite opens it: SQLite gives the -wal and -shm files (recent turns) the db's mode.
         with contextlib.suppress(OSError):
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
@@ -241,13 +259,6 @@ class SQLiteStore(SessionStore):
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=5000")
             db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
-            tables = {bytes(r[0]).decode() for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            tables = {t for t in tables if not t.startswith("sqlite_")}
-            if tables - {"sessions"} or ("sessions" in tables and self._columns(db) != ["key", "data", "expires"]):
-                raise StoreStartError(
-                    f"{self.path} is a database of something else, not ypsi-bot's state: "
-                    "point YPSI_STORE at a file of its own."
-                )
             check = db.execute("PRAGMA quick_check").fetchall()
             if [bytes(r[0]) for r in check] != [b"ok"]:
                 error = sqlite3.DatabaseError("quick_check failed")
@@ -261,10 +272,6 @@ class SQLiteStore(SessionStore):
             db.close()
             raise
         return db
-
-    @staticmethod
-    def _columns(db: sqlite3.Connection) -> list[str]:
-        return [bytes(r[1]).decode() for r in db.execute("PRAGMA table_info(sessions)")]
 
     def _cannot_open(self, exc: sqlite3.Error) -> StoreStartError:
         name = getattr(exc, "sqlite_errorname", type(exc).__name__)
@@ -280,6 +287,7 @@ class SQLiteStore(SessionStore):
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 os.replace(f"{self.path}{suffix}", f"{target}{suffix}")
+                os.chmod(f"{target}{suffix}", 0o600)  # it may hold recent state: private, like the original
         return target.name
 
     def _drop_old_moved_aside(self) -> None:
