@@ -142,7 +142,7 @@ class Service:
                 log("session_unreadable", WARNING, platform=ref.platform, conv=key[:12], backend=self.store.backend)
                 await self.store.forget(key)
                 session, notice = None, "session_reset"
-            if event_id is not None and session is not None and session.has_seen(event_id):
+            if event_id is not None and session is not None and session.has_seen(event_id, now.timestamp()):
                 self.store.note_ok()
                 log("duplicate", platform=ref.platform, conv=key[:12])
                 return Handled(None, key, duplicate=True)

@@ -54,8 +54,13 @@ class Session:
             self.updated, list(self.seen), list(self.seen_at),
         )
 
-    def has_seen(self, event_id: str) -> bool:
-        return event_digest(event_id) in self.seen
+    def has_seen(self, event_id: str, now: float | None = None) -> bool:
+        """Whether ``event_id`` was handled (within SEEN_WINDOW before ``now``, if given)."""
+        digest = event_digest(event_id)
+        if now is None:
+            return digest in self.seen
+        self._align()
+        return any(d == digest and t > now - SEEN_WINDOW for d, t in zip(self.seen, self.seen_at, strict=True))
 
     def mark_seen(self, event_id: str, at: float) -> None:
         """Remember ``event_id`` as handled at ``at``; forget ids older than SEEN_WINDOW, and the oldest
