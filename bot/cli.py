@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import faulthandler
 import json
 import sys
 from collections.abc import Sequence
@@ -334,6 +336,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A SIGBUS or SIGSEGV from the OS (say the SQLite -shm file turned unwritable) cannot be caught; this at
+    # least leaves one line and the code locations on stderr (never values: no text, no ids).
+    if not faulthandler.is_enabled():
+        with contextlib.suppress(AttributeError, OSError, RuntimeError, ValueError):  # stderr without an fd
+            faulthandler.enable()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
