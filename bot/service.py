@@ -17,9 +17,10 @@ Faults never cost anyone a reply, least of all the crisis card:
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from logging import WARNING
 from typing import Any, Literal
@@ -32,6 +33,7 @@ from bot.store import SessionStore, conversation_key
 from bot.types import ConversationRef, Inbound, Outbound
 
 Fault = Literal["store", "turn", "rate_limited"]
+CRISIS_STORE_WAIT = 2.0  # seconds
 
 
 @dataclass
@@ -64,6 +66,9 @@ class Service:
         self.secret = secret
         self.clock = clock
         self.limiter = limiter
+        # How long a crisis turn waits for the store before the card is given without it (seconds).
+        self.crisis_store_wait = CRISIS_STORE_WAIT
+        self.late_turns: set[asyncio.Future[Handled]] = set()  # crisis turns still waiting for a slow store
 
     def key(self, ref: ConversationRef) -> str:
         return conversation_key(ref, self.secret)
@@ -88,11 +93,14 @@ class Service:
         started = now_ms()
         now = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
         card = self._crisis_card(inbound, now, ref, key)
+        turn = self._turn(ref, key, inbound, now, card, event_id, defaults)
         try:
-            handled = await self._turn(ref, key, inbound, now, card, event_id, defaults)
+            if card is None:
+                handled = await turn
+            else:
+                handled = await self._crisis_turn(turn, ref, key, card)
         except Exception as exc:  # only the store's operations can raise out of _turn
-            self.store.note_fault()
-            log_error("store_failed", exc, platform=ref.platform, conv=key[:12], backend=self.store.backend)
+            self._store_failed(exc, ref, key)
             handled = self._fallback(key, card, "store", "store_down")
         if handled.reply is not None:
             fields: dict[str, Any] = {"fault": handled.fault} if handled.fault else {}
@@ -107,6 +115,32 @@ class Service:
                 **fields,
             )
         return handled
+
+    async def _crisis_turn(
+        self, turn: Coroutine[Any, Any, Handled], ref: ConversationRef, key: str, card: Outbound
+    ) -> Handled:
+        """A crisis turn waits for the store at most ``crisis_store_wait`` seconds: a store that hangs (a
+        network partition, a stopped Redis that does not refuse) cannot hold the card back for its timeouts.
+        A turn still running then carries on in the background, and saves if the store comes back."""
+        task = asyncio.ensure_future(turn)
+        done, _ = await asyncio.wait({task}, timeout=self.crisis_store_wait)
+        if done:
+            return task.result()
+        self.store.note_fault()
+        log("store_slow", WARNING, platform=ref.platform, conv=key[:12], backend=self.store.backend)
+        self.late_turns.add(task)
+        task.add_done_callback(lambda t: self._late_turn_done(t, ref, key))
+        return self._fallback(key, card, "store", "store_down")
+
+    def _late_turn_done(self, task: asyncio.Future[Handled], ref: ConversationRef, key: str) -> None:
+        self.late_turns.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._store_failed(task.exception(), ref, key)
+
+    def _store_failed(self, exc: BaseException | None, ref: ConversationRef, key: str) -> None:
+        self.store.note_fault()
+        if exc is not None:
+            log_error("store_failed", exc, platform=ref.platform, conv=key[:12], backend=self.store.backend)
 
     def _crisis_card(self, inbound: Inbound, now: dt.datetime, ref: ConversationRef, key: str) -> Outbound | None:
         try:

@@ -9,6 +9,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from faults_support import FaultyStore, crisis_numbers
 
@@ -54,8 +55,15 @@ async def test_slack_dm_crisis_with_the_store_down(stack: Stack, slack_content: 
 
 async def test_slack_dm_other_text_with_the_store_down(stack: Stack, slack_content: Content) -> None:
     store = FaultyStore(MemoryStore())
-    store.failing = {"load"}
     h = await stack.start(store=store)
-    assert await h.dm("what is the EDT number") == "store"
-    posted = await h.next_call("chat.postMessage")
-    assert "0800 1111" in posted.params["text"] and "999" in posted.params["text"]
+    assert h.url is not None
+    health = h.url.replace("/slack/events", "/healthz")
+    async with aiohttp.ClientSession() as client:
+        async with client.get(health) as response:
+            assert response.status == 200
+        store.failing = {"save"}  # say the disk filled up
+        assert await h.dm("what is the EDT number") == "store"
+        posted = await h.next_call("chat.postMessage")
+        assert "0800 1111" in posted.params["text"] and "999" in posted.params["text"]
+        async with client.get(health) as response:  # the fault a probe cannot see is reported
+            assert response.status == 503 and (await response.json())["ok"] is False

@@ -9,7 +9,9 @@ with 999 and Childline; nothing saved; ``/healthz`` reports it.
 
 from __future__ import annotations
 
+import asyncio
 import io
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -78,6 +80,31 @@ async def test_redis_stopped_mid_conversation(
     assert failures and all(line["conv"] == started.key[:12] for line in failures)
     assert all(line["error"] in ("ConnectionError", "TimeoutError") for line in failures)
     assert CRISIS not in logs.getvalue() and "kill" not in logs.getvalue() and "EDT" not in logs.getvalue()
+
+
+async def test_a_hung_redis_cannot_hold_back_the_crisis_card(
+    own_redis: RedisServer, content: Content, assistant: Assistant
+) -> None:
+    """Redis stopped with SIGSTOP answers nothing and refuses nothing (like a network partition): a crisis
+    turn gives the card after ``crisis_store_wait``, not after the client's timeouts and retries."""
+    store = RedisStore(own_redis.url, 3600.0, timeout=30.0)
+    service = Service(assistant, store, SECRET)
+    service.crisis_store_wait = 0.05
+    try:
+        first = await service.handle(REF, Inbound("command", command="triage"), event_id="Ev1", defaults=SLACK)
+        own_redis.process.send_signal(signal.SIGSTOP)
+        try:
+            handled = await service.handle(REF, Inbound("text", text=CRISIS), event_id="Ev2", defaults=SLACK)
+            assert_crisis_card(handled, content)
+            assert handled.fault == "store" and service.late_turns
+            assert not await store.health()  # noted, though the probe would hang too: it is not asked
+        finally:
+            own_redis.process.send_signal(signal.SIGCONT)
+        await asyncio.gather(*service.late_turns)  # the turn finishes once Redis answers again...
+        saved = await store.load(first.key)
+        assert saved is not None and saved.has_seen("Ev2")  # ...and is saved like any other
+    finally:
+        await store.close()
 
 
 # ------------------------------------------------------------------------------- full disk, read-only
