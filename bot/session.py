@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 # Recent update/event ids are remembered for de-duplication, as 6-character digests (36 bits tell them apart),
@@ -49,10 +49,7 @@ class Session:
 
     def copy(self) -> Session:
         """An independent copy (the lists too): a turn works on one, so a failed turn changes nothing."""
-        return Session(
-            self.who, self.area, self.flow, self.node, list(self.answers), self.version, self.created,
-            self.updated, list(self.seen), list(self.seen_at),
-        )
+        return replace(self, answers=list(self.answers), seen=list(self.seen), seen_at=list(self.seen_at))
 
     def has_seen(self, event_id: str, now: float | None = None) -> bool:
         """Whether ``event_id`` was handled (within SEEN_WINDOW before ``now``, if given)."""

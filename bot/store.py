@@ -207,7 +207,12 @@ class SQLiteStore(SessionStore):
     def __init__(self, path: str | Path, ttl: float = DEFAULT_TTL, clock: Clock = time.time):
         super().__init__(ttl, clock)
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreStartError(
+                f"cannot make the folder for the state file {self.path} ({type(exc).__name__}): set YPSI_STORE."
+            ) from None
         self._drop_old_moved_aside()
         try:
             self._db = self._open()
