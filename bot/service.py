@@ -213,6 +213,18 @@ class Service:
             self.store.note_ok()
         return Handled(reply, key)
 
+    async def peek(self, ref: ConversationRef) -> Session | None:
+        """The saved session, read without a turn (e.g. Slack's App Home, for the area); ``None`` when there is
+        none, it cannot be read, or the store fails. Never raises for the store."""
+        key = self.key(ref)
+        try:
+            return await self.store.load(key)
+        except CorruptSession:
+            return None  # dropped by the conversation's next turn
+        except Exception as exc:
+            self._store_failed(exc, ref, key)
+            return None
+
     async def forget(self, ref: ConversationRef) -> None:
         key = self.key(ref)
         async with self.store.lock(key):

@@ -191,3 +191,16 @@ async def test_a_conversation_locked_too_long(content: Content, assistant: Assis
     service = Service(assistant, store, SECRET, clock=clock)
     assert_crisis_card(await service.handle(REF, Inbound("text", text=CRISIS)), content)
     assert_store_down_reply(await service.handle(REF, Inbound("command", command="help")), content)
+
+
+async def test_peek_never_raises_for_the_store(content: Content, assistant: Assistant, clock: FakeClock) -> None:
+    """What an adapter reads outside a turn (Slack's App Home reads the area) survives a failing store."""
+    store = FaultyStore(MemoryStore(3600.0, clock))
+    service = Service(assistant, store, SECRET, clock=clock)
+    await service.handle(REF, Inbound("command", command="triage", arg="leeds"), defaults=SLACK)
+    peeked = await service.peek(REF)
+    assert peeked is not None and peeked.area == "leeds"
+    store.inner._data[service.key(REF)] = ("[not a session", clock.now + 3600)  # type: ignore[attr-defined]
+    assert await service.peek(REF) is None
+    store.failing = {"load"}
+    assert await service.peek(REF) is None and not await service.healthy()
