@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 # Recent update/event ids are remembered for de-duplication, as 6-character digests (36 bits tell them apart),
@@ -49,7 +49,10 @@ class Session:
 
     def copy(self) -> Session:
         """An independent copy (the lists too): a turn works on one, so a failed turn changes nothing."""
-        return replace(self, answers=list(self.answers), seen=list(self.seen), seen_at=list(self.seen_at))
+        lists: dict[str, Any] = {
+            f.name: list(value) for f in fields(self) if isinstance(value := getattr(self, f.name), list)
+        }
+        return replace(self, **lists)  # every list field, including any added later
 
     def has_seen(self, event_id: str, now: float | None = None) -> bool:
         """Whether ``event_id`` was handled (within SEEN_WINDOW before ``now``, if given)."""

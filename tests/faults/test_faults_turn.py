@@ -84,3 +84,17 @@ def test_the_console_chat_after_a_failed_turn_carries_on_where_it_was(
         assert replies and replies[0].kind == "outcome"
     finally:
         chat.close()
+
+
+def test_a_session_copy_shares_no_list_with_the_original() -> None:
+    from dataclasses import fields
+
+    from bot.session import Session
+
+    original = Session(answers=[("q", "a")], seen=["abcdef"], seen_at=[1.0])
+    copy = original.copy()
+    assert copy == original
+    for f in fields(Session):
+        value = getattr(original, f.name)
+        if isinstance(value, list):
+            assert getattr(copy, f.name) is not value, f.name
