@@ -282,7 +282,7 @@ class Assistant:
             return self._crisis(ctx, kind=reading.crisis)
         if not reading.norm:
             return self._not_understood(ctx, reading)
-        picked = self._typed_choice(ctx, reading.norm)
+        picked = self._typed_choice(ctx, normalise(text[:200]))  # labels as typed: "2" is an option, not "to"
         if picked is not None:
             s.misses = 0
             return picked
@@ -622,30 +622,10 @@ class Assistant:
     # --------------------------------------------------------------------------- other replies
 
     def _crisis(self, ctx: _Ctx, asked: bool = False, kind: str | None = None) -> str:
-        card = self.crisis_card_for(kind, ctx.area or ctx.s.area, ctx.now)
-        opts = (Option(self.signer.sign("g", "resume"), self.content.text("nav_continue"), nav=True),)
-        ctx.out.append(Outbound(card.text, opts if ctx.s.who else (), kind="crisis", title=card.title))
+        ctx.out.append(self._crisis_card(kind, ctx.area or ctx.s.area, ctx.now, carry_on=bool(ctx.s.who)))
         if not asked:
             self._current(ctx)
         return "urgent" if asked else "crisis"
-
-    def crisis_card_for(self, kind: str | None, area: str | None, now: dt.datetime) -> Outbound:
-        """The crisis card, one message: 999, Childline, Samaritans, Shout, then the next step for the kind of
-        crisis (sextortion: don't pay, CEOP, Report Remove; an adult meeting a child: 999 and CEOP; ...).
-        Needs no stored state, so it can be sent even when the store is down."""
-        area = area or "national"
-        contacts = self.content.resolve_contacts(list(self.content.safety.contacts), area)
-        parts = [self.content.text("crisis"),
-                 "\n".join(describe(self.content, c, now, detail=False, state=False) for c in contacts)]
-        specific = self.content.language.crisis_kinds.get(kind or "") if self.content.language else None
-        if specific is not None:
-            extra = [c for c in self.content.resolve_contacts(specific.contacts, area) if c not in contacts]
-            parts.append(render.paragraphs(
-                f"{specific.title}\n{specific.next_step}",
-                "\n".join(describe(self.content, c, now, detail=False, state=False) for c in extra),
-            ))
-        parts.append(self.content.text("crisis_after"))
-        return Outbound(render.paragraphs(*parts), kind="crisis", title=self.content.text("crisis_title"))
 
     def _media_warning(self) -> Outbound:
         return Outbound(self.content.text("media_warning"), kind="warning", title=self.content.text("media_title"))
@@ -708,6 +688,72 @@ class Assistant:
     def option_for(self, kind: str, *args: str) -> str:
         """A signed token for an action an adapter offers itself (e.g. App Home's "Start triage")."""
         return self.signer.sign(kind, *args)
+
+    def crisis_card(self, inbound: Inbound, now: dt.datetime) -> Outbound | None:
+        """The crisis card (999, Childline, Samaritans, Shout; national contacts) when ``inbound`` is a
+        crisis: crisis words in its text, caption or command argument, /urgent, or the "Urgent help" button.
+
+        Needs no session, so the service can work it out before touching the store, and give it even when
+        the store has failed.
+        """
+        crisis, kind = False, None
+        if inbound.kind in ("text", "media"):
+            kind = self.language.crisis_kind(inbound.text[:MAX_TEXT])[0] if inbound.text else None
+            crisis = kind is not None
+        elif inbound.kind == "command":
+            kind = self.language.crisis_kind(inbound.arg[:200])[0] if inbound.arg else None
+            crisis = kind is not None or inbound.command.lower() in ("urgent", "emergency", "sos")
+        elif inbound.kind == "action":
+            parts = self.signer.verify(inbound.action[:128]) if inbound.action.isascii() else None
+            crisis = parts == ["g", "urgent"]
+        return self._crisis_card(kind, None, now, carry_on=False) if crisis else None
+
+    def _crisis_card(self, kind: str | None, area: str | None, now: dt.datetime, *, carry_on: bool) -> Outbound:
+        """The one way the crisis card is built, as one message: 999, Childline, Samaritans, Shout (the area's
+        crisis contacts, national when unknown), then the next step for the kind of crisis (sextortion: don't
+        pay, CEOP, Report Remove; an adult meeting a child: 999 and CEOP; an overdose: 999 now; ...)."""
+        area = area or "national"
+        contacts = self.content.resolve_contacts(list(self.content.safety.contacts), area)
+        parts = [self.content.text("crisis"),
+                 "\n".join(describe(self.content, c, now, detail=False, state=False) for c in contacts)]
+        specific = self.content.language.crisis_kinds.get(kind or "") if self.content.language else None
+        if specific is not None:
+            extra = [c for c in self.content.resolve_contacts(specific.contacts, area) if c not in contacts]
+            parts.append(render.paragraphs(
+                f"{specific.title}\n{specific.next_step}",
+                "\n".join(describe(self.content, c, now, detail=False, state=False) for c in extra),
+            ))
+        parts.append(self.content.text("crisis_after"))
+        opts = (Option(self.signer.sign("g", "resume"), self.content.text("nav_continue"), nav=True),)
+        return Outbound(render.paragraphs(*parts), opts if carry_on else (), kind="crisis",
+                        title=self.content.text("crisis_title"))
+
+    def needs_session(self, inbound: Inbound) -> bool:
+        """True for a button that only means something inside a saved conversation (an answer, "Back",
+        "Carry on", "What does this mean?", "Decision record"). With no saved session (it expired, was
+        forgotten or lost, say after a Redis FLUSHALL) such a button gets "That menu has expired", never a
+        silent restart."""
+        if inbound.kind != "action" or not inbound.action.isascii():
+            return False
+        parts = self.signer.verify(inbound.action[:128])
+        if not parts:
+            return False
+        return parts[0] == "c" or (parts[0] == "g" and parts[1:] in (["back"], ["resume"], ["explain"], ["record"]))
+
+    def expired(self, now: dt.datetime, defaults: Defaults | None = None, notice: str = "menu_expired") -> Reply:
+        """A fresh conversation that starts with ``notice`` (a message key) and shows the first screen."""
+        s = Session(created=now.timestamp())
+        ctx = _Ctx(s, now, defaults or Defaults())
+        self._apply_defaults(ctx)
+        ctx.out.append(Outbound(self.content.text(notice), kind="info"))
+        self._current(ctx)
+        s.version = self.content.version
+        s.updated = now.timestamp()
+        return Reply(s, ctx.out, "expired_action")
+
+    def text(self, key: str) -> Outbound:
+        """A plain message from content (for the service's replies about the service itself)."""
+        return Outbound(self.content.text(key), kind="info")
 
 
 def _path_to(flow: Flow, node: str) -> tuple[tuple[str, str], ...] | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import faulthandler
 import json
 import sys
 from collections.abc import Sequence
@@ -180,11 +182,19 @@ def cmd_content_check(args: argparse.Namespace) -> int:
 def cmd_store_stats(args: argparse.Namespace) -> int:
     import asyncio
 
+    from bot.logs import setup_logging
     from bot.settings import load_settings
-    from bot.store import open_store
+    from bot.store import StoreStartError, open_store
 
     settings = load_settings()
-    store = open_store(settings.ypsi_store, ttl=settings.ypsi_session_ttl)
+    setup_logging(settings.ypsi_log_level)  # JSON lines on stderr, e.g. a damaged file moved aside
+    try:
+        store = open_store(settings.ypsi_store, ttl=settings.ypsi_session_ttl)
+    except StoreStartError:
+        raise
+    except Exception as exc:  # e.g. a folder that cannot be made: one sentence, no traceback
+        print(f"ypsi-bot: cannot open the state store ({type(exc).__name__}); check YPSI_STORE.", file=sys.stderr)
+        return 1
 
     async def run() -> dict[str, Any]:
         try:
@@ -342,6 +352,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A SIGBUS or SIGSEGV from the OS (say the SQLite -shm file turned unwritable) cannot be caught; this at
+    # least leaves one line and the code locations on stderr (never values: no text, no ids).
+    if not faulthandler.is_enabled():
+        with contextlib.suppress(AttributeError, OSError, RuntimeError, ValueError):  # stderr without an fd
+            faulthandler.enable()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -358,8 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:
         from bot.settings import SettingsError  # imported here: see the note at the top
+        from bot.store import StoreStartError
 
-        if not isinstance(exc, SettingsError):
+        if not isinstance(exc, SettingsError | StoreStartError):
             raise
         print(f"ypsi-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
