@@ -324,8 +324,9 @@ class Assistant:
         the words clearly ask for something else, or a triage is already under way."""
         if ctx.s.who != "practitioner" or not reading.incident or ctx.s.answers:
             return False
-        if reading.route is not None and not reading.route.target.startswith(("flow:", "topic:first_steps")):
-            return False
+        if reading.route is not None and reading.route.target.startswith(("contact:", "command:")) and \
+                reading.route.target != "command:triage":
+            return False  # they asked for a number or a command, not for the triage
         return "picture" in self.router.fold(text).split()
 
     def _incident(self, ctx: _Ctx, reading: Reading) -> str:
@@ -334,7 +335,8 @@ class Assistant:
         s.flow, s.node, s.answers = None, None, []
         s.area = s.area or ctx.area or ctx.defaults.area
         suggested = reading.facts.answers(self.content)
-        s.hints = sorted(suggested.items())
+        flow = self._flow_for(s) if s.area is not None else None
+        s.hints = sorted((q, c) for q, c in suggested.items() if flow is None or flow.question(q) is not None)
         facts = []
         if reading.facts.age is not None:
             facts.append(self.content.text("fact_age", age=str(reading.facts.age)))

@@ -49,6 +49,7 @@ def features(norm: str) -> list[str]:
     words = norm.split()
     out = [f"w:{w}" for w in words]
     out += [f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    out += [f"t:{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:], strict=False)]
     negated = 0
     for w in words:
         if negated:

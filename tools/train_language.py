@@ -143,7 +143,9 @@ def main() -> None:
     # --- intents
     intent_ids = [i.id for i in content.intents]
     rows = [row(it, it["intent"]) for k, it in train if k == "routing" and it.get("intent") in intent_ids]
-    rows += [row(it, NONE) for k, it in train if k == "near_miss"]
+    # Small talk ("ok thanks", "hello?") is "none"; the crisis near-misses are not used here: many of them
+    # are ordinary requests ("is it illegal to threaten to share a pic?") that an intent should answer.
+    rows += [row(it, NONE) for k, it in train if k == "near_miss" and it.get("small_talk")]
     for intent in content.intents:
         for who in intent.who:
             words = (*intent.keywords, *intent.examples)
