@@ -432,7 +432,8 @@ class TelegramAdapter:
                 log_error("telegram_send_unconfirmed", exc, crisis=crisis)
                 return
             log_error("telegram_send_deferred", exc, crisis=crisis)
-            self.outbox.put(msg.chat_id, msg, crisis=crisis)
+            delay = retry_after_seconds(exc) if isinstance(exc, RetryAfter) else None
+            self.outbox.put(msg.chat_id, msg, crisis=crisis, delay=delay)
             return
         self._sent(msg, sent)
 

@@ -85,7 +85,8 @@ def usable(update: Update) -> bool:
             return False
     query = update.callback_query
     if query is not None:
-        if not (isinstance(query.id, str) and _is_int(query.from_user.id) and _optional_str(query.data)):
+        sender = query.from_user
+        if not (isinstance(query.id, str) and sender is not None and _is_int(sender.id) and _optional_str(query.data)):
             return False
         if query.message is not None and not _message_ok(query.message):
             return False
@@ -117,7 +118,12 @@ def _check(data: object, bot: Bot) -> tuple[int | None, Update | None]:
     except Exception as exc:  # whatever PTB raises on a shape it does not expect
         _skipped(update_id, data, exc)
         return update_id, None
-    if not usable(update):
+    try:
+        ok = usable(update)
+    except Exception as exc:  # a missing part PTB left as None, say
+        _skipped(update_id, data, exc)
+        return update_id, None
+    if not ok:
         _skipped(update_id, data, None)
         return update_id, None
     return update_id, update

@@ -91,12 +91,16 @@ class Outbox:
     def has(self, chat_id: int) -> bool:
         return chat_id in self._chats
 
-    def put(self, chat_id: int, payload: Any, *, crisis: bool = False) -> None:
-        """Queue ``payload`` for ``chat_id`` behind anything already waiting there."""
+    def put(self, chat_id: int, payload: Any, *, crisis: bool = False, delay: float | None = None) -> None:
+        """Queue ``payload`` for ``chat_id`` behind anything already waiting there.
+
+        ``delay``: how long to wait before the first try (Telegram's ``retry_after``); default base_delay.
+        """
         now = self.clock()
         chat = self._chats.get(chat_id)
         if chat is None:
-            chat = self._chats[chat_id] = _Chat(due=now + self.policy.base_delay)
+            wait = self.policy.base_delay if delay is None else delay
+            chat = self._chats[chat_id] = _Chat(due=now + wait)
         if len(chat.items) >= self.policy.per_chat and not self._make_room(chat):
             self._drop("chat_full")
             return
