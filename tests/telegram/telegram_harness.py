@@ -1,7 +1,8 @@
 """Fixtures for the Telegram adapter: a fake Bot API and the real PTB Application running against it.
 
 ``bot`` runs the adapter in-process (long polling against :class:`FakeTelegram`), with a retry policy
-whose sleep only records the delay, and an outbox on a :class:`VirtualClock` (its back-off passes at once). Every update is marked done by a last-group handler, so a test waits
+whose sleep only records the delay, and an outbox on a :class:`VirtualClock` (its back-off passes at
+once). Every update is marked done by a last-group handler, so a test waits
 for "this update has been handled" instead of sleeping or guessing how many replies to expect.
 """
 

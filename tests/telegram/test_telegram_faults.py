@@ -8,7 +8,6 @@ fake holding its answer until released, and waiting is on recorded calls and han
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
