@@ -161,6 +161,16 @@ class SentLedger:
     def __init__(self, size: int = 10_000):
         self.size = size
         self._sent: OrderedDict[int, set[int]] = OrderedDict()
+        self._claimed: OrderedDict[int, None] = OrderedDict()
+
+    def claim(self, update_id: int) -> bool:
+        """``True`` the first time an update's turn is taken; ``False`` for a redelivery of it."""
+        if update_id in self._claimed:
+            return False
+        self._claimed[update_id] = None
+        while len(self._claimed) > self.size:
+            self._claimed.popitem(last=False)
+        return True
 
     def done(self, update_id: int, n: int) -> bool:
         return n in self._sent.get(update_id, ())
@@ -321,7 +331,14 @@ class TelegramAdapter:
         return ConversationRef(PLATFORM, str(bot.id), str(chat_id), str(user_id))
 
     async def _handle(self, bot: Bot, update: Update, ref: ConversationRef, inbound: Inbound) -> Handled | None:
-        """The service's turn; if it fails (say the store is down), an apology instead of silence."""
+        """The service's turn; if it fails (say the store is down), an apology instead of silence.
+
+        An update this process has already taken a turn for (Telegram delivering it again, however long
+        after) runs no second turn: the service's own dedupe remembers only the last few per conversation.
+        """
+        if not self.ledger.claim(update.update_id):
+            log("telegram_duplicate_update")
+            return Handled(None, self.service.key(ref), duplicate=True)
         try:
             return await self.service.handle(ref, inbound, event_id=str(update.update_id), defaults=self.defaults)
         except Exception as exc:

@@ -27,6 +27,7 @@ from bot.assistant import Assistant
 from bot.logs import JsonLines
 from bot.service import Service
 from bot.store import MemoryStore
+from bot.types import ConversationRef
 from dialogs.content import Content
 from tests.fakes.telegram_api import Call, FakeTelegram, ptb_request
 
@@ -346,3 +347,20 @@ async def test_one_flooding_chat_does_not_stall_another(bot: Bot, content: Conte
     await bot.settle(first)
     await bot.settle(danger)
     assert any(content.text("crisis_title") in t for t in bot.tg.sent_texts(660))
+
+
+async def test_a_redelivery_beyond_the_last_sixteen_updates_is_not_answered_again(
+    bot: Bot, content: Content
+) -> None:
+    first = bot.tg.push_command(643, 643, "start")
+    await bot.settle(first)
+    await bot.choose(643, content.text("who_parent"))
+    for _ in range(20):  # more than the session remembers (16 event ids)
+        await bot.say(643, "contacts")
+    before = len(_ok_sends(bot, 643))
+    bot.tg.push_duplicate(first["update_id"])
+    await bot.settle(first, times=2)
+    assert len(_ok_sends(bot, 643)) == before  # not answered again
+    ref = ConversationRef("telegram", str(bot.app.bot.id), "643", "643")
+    session = await bot.store.load(bot.adapter.service.key(ref))
+    assert session is not None and session.who == "parent"  # and the old /start did not restart it
