@@ -178,15 +178,24 @@ class Outbox:
 
     async def _run(self) -> None:
         while True:
-            now = self.clock()
-            due = [chat_id for chat_id, chat in self._chats.items() if chat.due <= now]
-            if due:
-                for chat_id in due:
-                    await self.flush(chat_id)
-                continue
-            self._wake.clear()
-            wait = min((chat.due for chat in self._chats.values()), default=None)
-            await self._wait(None if wait is None else wait - now)
+            try:
+                await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug here must not stop every later retry, nor loop hot
+                log("telegram_outbox_error", level=logging.ERROR, error=type(exc).__name__)
+                await self.sleep(self.policy.base_delay)
+
+    async def _step(self) -> None:
+        now = self.clock()
+        due = [chat_id for chat_id, chat in self._chats.items() if chat.due <= now]
+        if due:
+            for chat_id in due:
+                await self.flush(chat_id)
+            return
+        self._wake.clear()
+        wait = min((chat.due for chat in self._chats.values()), default=None)
+        await self._wait(None if wait is None else wait - now)
 
     async def _wait(self, seconds: float | None) -> None:
         """Until ``seconds`` have passed or something new is queued, whichever is first."""
