@@ -108,7 +108,9 @@ def run_telegram(
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
     webhook = WebhookConfig(webhook_url, webhook_token, listen, port) if webhook_url and webhook_token else None
-    adapter = TelegramAdapter(Service(Assistant(content, secret), store, secret), defaults=defaults)
+    adapter = TelegramAdapter(
+        Service(Assistant(content, secret), store, secret, limiter=settings.rate_limiter()), defaults=defaults
+    )
     app = build_application(token, adapter, base_url=settings.telegram_base_url, polling=webhook is None)
     try:
         asyncio.run(serve(app, store, webhook))

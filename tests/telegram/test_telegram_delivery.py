@@ -204,6 +204,6 @@ class _StoreDown(MemoryStore):
 async def test_a_failing_store_gets_an_apology_not_silence(make_bot: Callable[..., Any], content: Content) -> None:
     async with make_bot(store=_StoreDown()) as bot:
         calls = await bot.command(780, "start")
-        assert texts(calls) == [content.text("sorry")]
+        assert texts(calls) == [content.text("store_down")]  # the service's reply when its store fails
         calls = await bot.turn(lambda: bot.tg.push_callback(780, 780, 1, bot.token("w", "parent")), 780)
         assert methods(calls) == ["answerCallbackQuery", "sendMessage"]

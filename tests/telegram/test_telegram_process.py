@@ -51,7 +51,7 @@ def bot_env(tmp_path: Path, tg: FakeTelegram | None = None, **extra: str) -> dic
         PYTHONPATH=str(ROOT),
         XDG_STATE_HOME=str(tmp_path / "state"),
         YPSI_STORE=f"sqlite://{tmp_path / 'state.db'}",
-        YPSI_SECRET="process-test-secret",
+        YPSI_SECRET="process-test-secret-0123456789abcdef",
         TELEGRAM_BOT_TOKEN=TOKEN,
         PTB_TIMEDELTA="true",
     )
