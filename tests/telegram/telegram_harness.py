@@ -170,6 +170,7 @@ def make_bot(tg: FakeTelegram, content: Content) -> Callable[..., Any]:
         store: SessionStore | None = None,
         timeouts: Timeouts | None = None,
         request: Any = None,
+        limiter: Any = None,
     ) -> AsyncIterator[Bot]:
         store = store or MemoryStore()
         sleeps: list[float] = []
@@ -181,7 +182,8 @@ def make_bot(tg: FakeTelegram, content: Content) -> Callable[..., Any]:
 
         retry = RetryPolicy(sleep=record_sleep)
         outbox = Outbox(clock=clock, sleep=clock.sleep)
-        adapter = TelegramAdapter(Service(Assistant(content, SECRET), store, SECRET), retry=retry, outbox=outbox)
+        service = Service(Assistant(content, SECRET), store, SECRET, limiter=limiter)
+        adapter = TelegramAdapter(service, retry=retry, outbox=outbox)
         if defaults is not None:
             adapter.defaults = defaults
         if timeouts is not None:

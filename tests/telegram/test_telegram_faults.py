@@ -25,6 +25,7 @@ from adapters.telegram.serve import running
 from adapters.telegram.webhook import SECRET_HEADER, WebhookConfig
 from bot.assistant import Assistant
 from bot.logs import JsonLines
+from bot.ratelimit import RateLimiter
 from bot.service import Service
 from bot.store import MemoryStore
 from bot.types import ConversationRef
@@ -364,3 +365,20 @@ async def test_a_redelivery_beyond_the_last_sixteen_updates_is_not_answered_agai
     ref = ConversationRef("telegram", str(bot.app.bot.id), "643", "643")
     session = await bot.store.load(bot.adapter.service.key(ref))
     assert session is not None and session.who == "parent"  # and the old /start did not restart it
+
+
+async def test_a_flood_under_the_service_rate_limit_gets_one_calm_reply_and_others_are_answered(
+    make_bot: Callable[..., Any], content: Content
+) -> None:
+    """As run in production: the service's per-conversation limit (burst 20, clock frozen) on Telegram."""
+    async with make_bot(limiter=RateLimiter(20, 2.0, clock=lambda: 0.0)) as bot:
+        flood = [bot.tg.push_text(670, 670, f"what do i do {i}") for i in range(45)]  # within the backlog
+        danger = bot.tg.push_text(670, 670, "i want to kill myself")
+        other = await bot.command(671, "start")
+        assert content.text("ask_who") in joined(other)
+        for update in [*flood, danger]:
+            await bot.settle(update)
+        sent = bot.tg.sent_texts(670)
+        assert sent.count(content.text("rate_limited")) == 1  # one calm reply, then quiet
+        assert len(sent) <= 20 + 1 + 2  # the burst, the calm reply, the crisis card (and its menu)
+        assert content.text("crisis_title") in sent[-1] or content.text("crisis_title") in sent[-2]
