@@ -93,6 +93,9 @@ def run_telegram(
 
     setup_logging(settings.ypsi_log_level)
     redact_in_logs(token, webhook_token or "")
+    from adapters.telegram.intake import install_handler_scrub
+
+    install_handler_scrub()  # python-telegram-bot's records lose their arguments (raw updates) and tracebacks
     try:
         content = load_content()
     except ContentError as exc:
