@@ -19,7 +19,6 @@ from bot import render
 from bot.contacts import describe, search
 from bot.language import Language, Reading
 from bot.record import decision_record
-from bot.routing import SUGGEST
 from bot.safety import normalise
 from bot.session import Session
 from bot.tokens import TokenSigner
@@ -371,14 +370,14 @@ class Assistant:
             return "handover"
         ctx.out.append(Outbound(self.content.text(f"didnt_catch_{who}"), (talk,) if who != "practitioner" else (),
                                 kind="info"))
-        suggestions = [r for r in reading.routes if r.score >= SUGGEST][:6]
         options: list[Option] = []
-        for r in suggestions:
+        for r in reading.maybe:
             o = self._target_option(r.target)
             if o is not None and all(o.label != x.label for x in options):
                 options.append(o)
-        if options and s.who is not None:
-            ctx.out.append(Outbound(self.content.text("did_you_mean"), tuple(options[:3]), kind="menu"))
+        if options:  # a question back instead of the same screen again
+            ctx.out.append(Outbound(self.content.text("did_you_mean"), (*options, *self._nav(ctx)), kind="menu"))
+            return "unsure"
         self._current(ctx)
         return "unrecognised"
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.classifier import NONE, WINDOW, CrisisModel, LinearModel, context
-from bot.routing import Route, Router
+from bot.routing import SUGGEST, Route, Router
 from bot.safety import CrisisDetector, normalise
 from dialogs.content import Content
 
@@ -34,6 +34,8 @@ KINDS = (
 )
 SHORT_PHRASE = 4  # words: a message this short that the phrase list matches is a crisis
 SHORT_OTHER = 2  # words: a message this short that the phrase list does not match is not one
+MAYBE = 3  # plausible answers offered when none is clearly meant
+MAYBE_P = 0.15  # the learned model's least probability for an intent to be offered
 MAX_READ = 4000  # characters understood for meaning; crisis words are looked for in all of the message
 _DEFAULT = object()
 
@@ -71,6 +73,7 @@ class Reading:
     by_phrase: bool = False  # the crisis phrase list matched
     routes: tuple[Route, ...] = ()  # intents, best first
     route: Route | None = None  # the intent clearly meant, if any
+    maybe: tuple[Route, ...] = ()  # when none is clearly meant: plausible ones to offer, best first
     who: str | None = None  # who the words say is writing
     area: str | None = None  # the area the words name
     facts: Facts = field(default_factory=Facts)
@@ -163,8 +166,16 @@ class Language:
         guess = who or self.who_named(norm)
         routes = tuple(self.router.rank(head, guess, named or area))
         route = self.router.pick(routes)
+        learned: list[Route] = []
         if route is None and self.intents is not None:
-            route = self._learned_route(head, guess, named or area)
+            learned = self._learned_routes(head, guess, named or area)
+            if learned and learned[0].score >= 100 * self.intents.threshold:
+                route = learned[0]
+        maybe: list[Route] = []
+        if route is None:
+            for r in [*learned, *(r for r in routes if r.score >= SUGGEST)]:
+                if all(m.target != r.target for m in maybe) and len(maybe) < MAYBE:
+                    maybe.append(r)
         return Reading(
             norm=norm,
             crisis=kind,
@@ -172,27 +183,30 @@ class Language:
             by_phrase=by_phrase,
             routes=routes,
             route=route,
+            maybe=tuple(maybe),
             who=self.who_named(norm),
             area=named,
             facts=self.facts(norm),
             incident=self._incident is not None and self._incident.search(norm) is not None,
         )
 
-    def _learned_route(self, text: str, who: str | None, area: str | None) -> Route | None:
-        """The intent the learned model is confident of, among those open to ``who``."""
+    def _learned_routes(self, text: str, who: str | None, area: str | None) -> list[Route]:
+        """Intents the learned model finds plausible (at least ``MAYBE_P``) among those open to ``who``, best
+        first; the first is followed when it reaches the model's threshold."""
         assert self.intents is not None
         probs = self.intents.probabilities(self.fold(text), self.context(text, who))
-        open_to = [(p, c) for c, p in probs.items()
-                   if c != NONE and c in self._intent and (who is None or who in self._intent[c].who)]
-        if not open_to:
-            return None
-        p, best = max(open_to)
-        if p < self.intents.threshold or p < probs[NONE]:
-            return None
-        target = self._intent[best].target
-        if area is not None:
-            target = self.router.localise(target, who, area, text)
-        return Route(best, target, round(100 * p, 2))
+        ranked = sorted(((p, c) for c, p in probs.items()
+                         if c != NONE and c in self._intent and (who is None or who in self._intent[c].who)),
+                        reverse=True)
+        out: list[Route] = []
+        for p, intent in ranked[:MAYBE]:
+            if p < MAYBE_P or p < probs[NONE]:
+                break
+            target = self._intent[intent].target
+            if area is not None:
+                target = self.router.localise(target, who, area, text)
+            out.append(Route(intent, target, round(100 * p, 2)))
+        return out
 
     def who_named(self, norm: str) -> str | None:
         for who, pattern in self._who:
