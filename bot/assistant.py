@@ -145,6 +145,9 @@ class Assistant:
             return "start"
         if name in ("urgent", "emergency", "sos"):
             return self._crisis(ctx, asked=True)
+        if name == "hello":  # a greeting: say hello and show where we are, without losing anyone's place
+            self._current(ctx, welcome=True)
+            return "hello"
         if name == "help":
             ctx.out.append(Outbound(self.content.text("help"), self._nav(ctx), kind="info"))
             return "help"
@@ -336,12 +339,14 @@ class Assistant:
         suggested = reading.facts.answers(self.content)
         flow = self._flow_for(s) if s.area is not None else None
         s.hints = sorted((q, c) for q, c in suggested.items() if flow is None or flow.question(q) is not None)
-        facts = []
-        if reading.facts.age is not None:
+        asked = {q for q, _ in s.hints}
+        pre = self.content.language.prefill if self.content.language else None
+        facts = []  # only the facts that suggest an answer to a question this flow asks
+        if pre and reading.facts.age is not None and asked & {*pre.under_13, *pre.age_13_to_17}:
             facts.append(self.content.text("fact_age", age=str(reading.facts.age)))
-        if reading.facts.adult:
+        if pre and reading.facts.adult and asked & set(pre.adult):
             facts.append(self.content.text("fact_adult"))
-        if reading.facts.coercion:
+        if pre and reading.facts.coercion and asked & set(pre.coercion):
             facts.append(self.content.text("fact_coercion"))
         text = self.content.text("incident_start")
         if facts:

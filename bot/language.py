@@ -171,6 +171,10 @@ class Language:
             learned = self._learned_routes(head, guess, named or area)
             if learned and learned[0].score >= 100 * self.intents.threshold:
                 route = learned[0]
+        facts = self.facts(norm)
+        hints = self.content.language
+        if route is not None and facts.adult and hints is not None and route.target in hints.when_adult:
+            route = Route(route.intent, hints.when_adult[route.target], route.score)
         maybe: list[Route] = []
         if route is None:
             for r in [*learned, *(r for r in routes if r.score >= SUGGEST)]:
@@ -186,7 +190,7 @@ class Language:
             maybe=tuple(maybe),
             who=self.who_named(norm),
             area=named,
-            facts=self.facts(norm),
+            facts=facts,
             incident=self._incident is not None and self._incident.search(norm) is not None,
         )
 

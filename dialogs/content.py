@@ -285,6 +285,13 @@ class Language(_Strict):
     ages: list[str] = Field(default_factory=list)  # patterns with one group: an age in years
     year_groups: list[str] = Field(default_factory=list)  # patterns with one group: an English school year
     prefill: Prefill = Field(default_factory=Prefill)
+    when_adult: dict[str, str] = Field(default_factory=dict)  # a target → the target when an adult is named
+
+    def patterns(self) -> dict[str, list[str]]:
+        """Every list of regular expressions, by name (for the lint)."""
+        return {**{f"audience.{w}": p for w, p in self.audience.items()}, "adult": self.adult,
+                "coercion": self.coercion, "incident": self.incident, "ages": self.ages,
+                "year_groups": self.year_groups}
 
 
 class BankHolidays(_Strict):
