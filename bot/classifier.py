@@ -61,6 +61,8 @@ def features(norm: str) -> list[str]:
         padded = f" {w} "
         for n in CHAR_NGRAMS:
             out += [f"c:{padded[i : i + n]}" for i in range(len(padded) - n + 1)]
+    joined = " ".join(words)  # across word breaks ("e mysel", "t safe"): phrases typed with slips
+    out += [f"s:{joined[i : i + 6]}" for i in range(len(joined) - 5) if " " in joined[i + 1 : i + 5]]
     return out
 
 
