@@ -265,7 +265,11 @@ def _load_model(root: Path | None) -> CrisisModel | None:
     folder = (root or Path()) / "language"
     if root is None or not (folder / "model.yaml").exists():
         return None
-    return CrisisModel.load(folder, "model")
+    model = CrisisModel.load(folder, "model")
+    if (folder / "gate.yaml").exists():
+        model.gate = LinearModel.load(folder, "gate")
+        model.threshold = model.gate.threshold
+    return model
 
 
 def _load_intents(root: Path | None) -> LinearModel | None:

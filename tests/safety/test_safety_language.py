@@ -46,8 +46,10 @@ def test_the_shipped_models_were_trained_on_the_shipped_phrases(content: Content
     train, dev = phrase_files(folder / "phrases")
     expected = digest([*train, dev])
     crisis = CrisisModel.load(folder, "model")
+    gate = LinearModel.load(folder, "gate")
     intents = LinearModel.load(folder, "intents")
-    assert crisis.digest == expected and intents.digest == expected
+    assert crisis.digest == expected and gate.digest == expected and intents.digest == expected
+    assert list(gate.classes) == ["none", "crisis"]
     assert list(crisis.classes) == ["none", *KINDS]
     assert set(intents.classes) - {"none"} <= {i.id for i in content.intents}
 
