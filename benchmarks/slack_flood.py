@@ -1,0 +1,142 @@
+"""Fairness under a flood (issue 11): one user sends 200 DMs of 40,000 characters at once while another user
+types ``/ypsi help`` every 100 ms. Measured: the other user's ack time (request sent → HTTP response), and when
+their help answer reached the fake's ``response_url``; how many replies the flooding user got and how long the
+app took to drain the flood.
+
+Three processes, as in :mod:`benchmarks.slack_e2e`: this driver, the fake Slack Web API
+(:class:`~benchmarks.fakes.TimedSlack`) and the real ``ypsi-bot slack --http``. Nothing here asserts a time::
+
+    .venv/bin/python -m benchmarks.slack_flood            # 200 DMs of 40,000 characters
+    .venv/bin/python -m benchmarks.slack_flood --dms 50   # a smaller flood
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+
+from benchmarks.common import PYTHON, ROOT, child_env, free_port, median, percentile, ypsi_command
+from benchmarks.slack_e2e import wait_idle
+from benchmarks.startup import SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, bot_env, process, wait_http
+from tests.fakes.slack_api import event_body, im_message_event, signed_headers, slash_command_payload
+
+TEAM = "T0FAKETEAM"
+FLOODER = "U0000FLOOD"
+OTHER = "U0000OTHER"
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+
+def flood_text(n: int, size: int) -> str:
+    """Words the assistant does not recognise (so every DM takes the slow path), different each time."""
+    words = f"quokka{n} zebrafish lantern orchard meridian "
+    return (words * (size // len(words) + 1))[:size]
+
+
+async def post(session: aiohttp.ClientSession, url: str, body: str, content_type: str) -> tuple[int, float]:
+    headers = signed_headers(body, SLACK_SIGNING_SECRET, content_type=content_type)
+    t0 = time.perf_counter()
+    async with session.post(url, data=body.encode(), headers=headers) as resp:
+        await resp.read()
+        return resp.status, time.perf_counter() - t0
+
+
+async def drive(url: str, hooks: str, dms: int, size: int, helps: int) -> dict[str, object]:
+    bodies = [event_body(im_message_event(flood_text(i, size), user_id=FLOODER, team_id=TEAM), team_id=TEAM)
+              for i in range(dms)]
+    timeout = aiohttp.ClientTimeout(total=300)
+    acks: list[float] = []
+    sent_at: list[float] = []
+    statuses: dict[int, int] = {}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=timeout) as session:
+        started = time.perf_counter()
+        flood = [asyncio.create_task(post(session, url, b, JSON)) for b in bodies]
+
+        async def other_user() -> None:
+            for i in range(helps):
+                await asyncio.sleep(0.1)  # benchmark pacing, not a test
+                body = urlencode(slash_command_payload("/ypsi", "help", user_id=OTHER, team_id=TEAM,
+                                                       response_url=f"{hooks}/help{i}",
+                                                       trigger_id=f"{i}.help.{time.time_ns()}"))
+                sent_at.append(time.perf_counter())
+                status, took = await post(session, url, body, FORM)
+                statuses[status] = statuses.get(status, 0) + 1
+                acks.append(took)
+
+        await other_user()
+        flood_results = await asyncio.gather(*flood)
+        flood_acked = time.perf_counter()
+    flood_statuses: dict[int, int] = {}
+    for status, _ in flood_results:
+        flood_statuses[status] = flood_statuses.get(status, 0) + 1
+    return {"started": started, "acks": acks, "sent_at": sent_at, "statuses": statuses,
+            "flood_statuses": flood_statuses, "flood_ack_max": max(t for _, t in flood_results),
+            "flood_acked": flood_acked}
+
+
+def run(dms: int = 200, size: int = 40_000, helps: int = 30) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="ypsi-bench-flood-") as tmp_name:
+        tmp = Path(tmp_name)
+        fake = subprocess.Popen([PYTHON, "-m", "benchmarks.fakes", "slack"], cwd=ROOT, env=child_env(),
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            assert fake.stdout is not None and fake.stdin is not None
+            urls = json.loads(fake.stdout.readline())
+            port = free_port()
+            env = bot_env(tmp, SLACK_BOT_TOKEN=SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET=SLACK_SIGNING_SECRET,
+                          SLACK_API_URL=urls["api_url"])
+            log_path = tmp / "app.log"
+            with process([*ypsi_command(), "slack", "--http", "--port", str(port)], env, tmp, log_path) as proc:
+                wait_http(f"http://127.0.0.1:{port}/healthz", proc, log_path)
+                url = f"http://127.0.0.1:{port}/slack/events"
+                result = asyncio.run(drive(url, urls["base_url"] + "/hooks", dms, size, helps))
+                wait_idle(proc.pid)
+                drained = time.perf_counter()
+                log_text = log_path.read_text(errors="replace")
+            fake.stdin.close()
+            times: dict[str, list[float]] = json.loads(fake.stdout.readline())["times"]
+        finally:
+            if fake.poll() is None:
+                fake.terminate()
+            fake.wait(20)
+    lines = [json.loads(line) for line in log_text.splitlines() if line.startswith("{")]
+    done = [x for x in lines if x.get("event") == "slack_done"]
+    started = float(result["started"])  # type: ignore[arg-type]
+    posts = [t for t in times.get("chat.postMessage", []) if t >= started]
+    result.update(
+        replies_to_flooder=len(posts),
+        dms_handled={r: sum(1 for x in done if x.get("kind") == "message" and x.get("result") == r)
+                     for r in sorted({str(x.get("result")) for x in done if x.get("kind") == "message"})},
+        last_call_s=max((t for ts in times.values() for t in ts), default=started) - started,
+        drained_s=drained - started,
+        errors=sum(1 for x in lines if x.get("level") == "error"),
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dms", type=int, default=200)
+    parser.add_argument("--size", type=int, default=40_000)
+    parser.add_argument("--helps", type=int, default=30)
+    args = parser.parse_args()
+    r = run(args.dms, args.size, args.helps)
+    acks = [a * 1000 for a in r["acks"]]  # type: ignore[attr-defined]
+    print(f"flood: {args.dms} DMs x {args.size:,} characters from one user; other user: {args.helps} x /ypsi help")
+    print(f"other user's ack: p50 {median(acks):.0f} ms, p99 {percentile(acks, 99):.0f} ms, max {max(acks):.0f} ms;"
+          f" statuses {r['statuses']}")
+    print(f"flood: statuses {r['flood_statuses']}, slowest ack {float(r['flood_ack_max']) * 1000:.0f} ms "  # type: ignore[arg-type]
+          f"; DMs handled {r['dms_handled']}; chat.postMessage calls {r['replies_to_flooder']}")
+    print(f"last Web API call {float(r['last_call_s']):.1f} s after the start; errors logged {r['errors']}")  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()
