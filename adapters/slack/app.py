@@ -460,11 +460,10 @@ class SlackBot:
         card (once a window); otherwise one calm "you're sending a lot" a window, and the rest is dropped."""
         log("slack_busy", kind=turn.kind, conv=turn.key[:12], in_flight=self.limit.busy(turn.key))
         where = replace(turn.where, pressed_ts=None, token="")
-        if turn.text and not self.limit.noticed(turn.key, "crisis") and await self._is_crisis(turn.text):
-            if self.limit.once(turn.key, "crisis"):
-                await self._deliver(Reply(None, self._crisis_card(), "urgent"), where)
-                return "busy_crisis"
-            return "busy_dropped"
+        crisis = turn.text and not self.limit.noticed(turn.key, "crisis") and await self._is_crisis(turn.text)
+        if crisis and self.limit.once(turn.key, "crisis"):
+            await self._deliver(Reply(None, self._crisis_card(), "urgent"), where)
+            return "busy_crisis"
         if self.limit.once(turn.key, "busy"):
             await self._deliver(Reply(None, [Outbound(self.content.text("slack_busy"), kind="info")], "busy"), where)
             return "busy"
@@ -516,6 +515,11 @@ class SlackBot:
             if self.on_done is not None:
                 self.on_done("unhandled", str(event_type or kind))
             return BoltResponse(status=200, body="")
+        if isinstance(error, (AttributeError, TypeError, KeyError, IndexError, ValueError)):
+            # A signed body of the wrong shape (an event that is a string, a user that is not an object...):
+            # Bolt's matchers fail on it before any listener acknowledges it. Nothing to retry: 400.
+            log("slack_malformed", level=logging.WARNING, error=type(error).__name__)
+            return BoltResponse(status=400, body="malformed body")
         log_error("slack_listener_failed", error)
         return None
 
