@@ -63,6 +63,16 @@ PLATFORM = "slack"
 PRIVATE_KINDS = frozenset({"menu", "outcome", "record"})
 # Slash command words passed to the assistant as commands (anything else is read as typed text).
 ASSISTANT_COMMANDS = frozenset({"urgent", "emergency", "sos", "forget", "exit", "quit", "restart", "back"})
+# HTTP mode: request bodies larger than this (a long DM: Slack allows 40,000 characters) are read and
+# dispatched at most HEAVY_AT_ONCE at a time, so that a flood of them never delays small requests (slash
+# commands, buttons), which are never held.
+HEAVY_BODY = 16 * 1024
+HEAVY_AT_ONCE = 4
+# Turns on text longer than this (crisis words are looked for in all of it, on the event loop) run one at a
+# time across everyone, each followed by a breather, so that other people's acks always get through between
+# them: a few hundred milliseconds at worst, however many long messages arrive.
+LONG_TEXT = 4000
+BREATHER = 0.05
 # Message subtypes a person wrote to the bot; the rest (edits, deletions, joins...) are ignored.
 TEXT_SUBTYPES = frozenset({None, "thread_broadcast"})
 
@@ -327,9 +337,11 @@ class SlackBot:
         self.seen = SeenIds()
         self.limit = limit or UserLimit()
         self.posted = PostedMessages()
-        # Crisis words in messages beyond the in-flight limit are still looked for, one message at a time in
-        # one worker thread, so that a flood never holds the event loop (and other people's acks).
+        # Crisis words in messages beyond a person's in-flight limit (and in one that failed) are looked for
+        # one message at a time in one worker thread, so that a flood's extra messages never hold the event
+        # loop, and with it everyone else's acks. (One thread only: more would take the GIL from the loop.)
         self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ypsi-slack-crisis")
+        self._long_turns: asyncio.Semaphore | None = None  # made on the event loop, on first use
         # Bolt's loggers may print payloads below WARNING; its own logger is configured from this one.
         bolt_logger = logging.getLogger("slack_bolt")
         if bolt_logger.getEffectiveLevel() < logging.WARNING:
@@ -407,7 +419,10 @@ class SlackBot:
                 result = await self._over_limit(turn)
                 return
             try:
-                result = await work(turn)
+                if len(turn.text) > LONG_TEXT:
+                    result = await self._long_turn(turn, work)
+                else:
+                    result = await work(turn)
                 if result in ("crisis", "urgent"):
                     self.limit.note(turn.key, "crisis")
             except Exception as exc:
@@ -425,10 +440,25 @@ class SlackBot:
         finally:
             self._finished(kind, result, started)
 
+    async def _long_turn(self, turn: Turn, work: Callable[[Turn], Awaitable[str]]) -> str:
+        """A turn on long text: one at a time, then a breather for everyone else."""
+        if self._long_turns is None:
+            self._long_turns = asyncio.Semaphore(1)
+        async with self._long_turns:
+            try:
+                return await work(turn)
+            finally:
+                await asyncio.sleep(BREATHER)
+
+    def _crisis_words(self, text: str) -> bool:
+        """Whether the assistant answers ``text`` with the crisis card (a turn without stored state)."""
+        reply = self.assistant.handle(None, Inbound("text", text=text), self.now(), self.defaults())
+        return any(o.kind == "crisis" for o in reply.replies)
+
     async def _is_crisis(self, text: str) -> bool:
         """Crisis words in ``text``, looked for in the worker thread (never on the event loop)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._checker, self.assistant.crisis.is_crisis, text)
+        return await loop.run_in_executor(self._checker, self._crisis_words, text)
 
     def _crisis_card(self) -> list[Outbound]:
         """The crisis card, from a turn that needs no stored state."""
@@ -460,7 +490,11 @@ class SlackBot:
         card (once a window); otherwise one calm "you're sending a lot" a window, and the rest is dropped."""
         log("slack_busy", kind=turn.kind, conv=turn.key[:12], in_flight=self.limit.busy(turn.key))
         where = replace(turn.where, pressed_ts=None, token="")
-        crisis = turn.text and not self.limit.noticed(turn.key, "crisis") and await self._is_crisis(turn.text)
+        crisis = (
+            turn.text
+            and not self.limit.noticed(turn.key, "crisis")
+            and await self._is_crisis(turn.text)
+        )
         if crisis and self.limit.once(turn.key, "crisis"):
             await self._deliver(Reply(None, self._crisis_card(), "urgent"), where)
             return "busy_crisis"
@@ -846,7 +880,15 @@ def web_app(bot: SlackBot, path: str = "/slack/events", clock: Callable[[], floa
     timestamp that is not a number, gets 401; a signed body that is not the JSON or form Slack sends gets
     400. Only then does Bolt see it (and verify it again)."""
 
+    heavy = asyncio.Semaphore(HEAVY_AT_ONCE)
+
     async def events(request: web.Request) -> web.Response:
+        if (request.content_length or 0) > HEAVY_BODY:
+            async with heavy:
+                return await handle(request)
+        return await handle(request)
+
+    async def handle(request: web.Request) -> web.Response:
         raw = await request.read()
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
