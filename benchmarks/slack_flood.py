@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import subprocess
 import tempfile
 import time
@@ -146,9 +147,11 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=40_000)
     parser.add_argument("--helps", type=int, default=30)
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     r = run(args.dms, args.size, args.helps)
     acks = [a * 1000 for a in r["acks"]]  # type: ignore[attr-defined]
-    print(f"flood: {args.dms} DMs x {args.size:,} characters from one user; other user: {args.helps} x /ypsi help")
+    print(f"flood: {args.dms} DMs x {args.size:,} characters from one user; other user: {args.helps} x /ypsi help"
+          f" every 100 ms; {os.cpu_count()} CPUs, load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"other user's ack: p50 {median(acks):.0f} ms, p99 {percentile(acks, 99):.0f} ms, max {max(acks):.0f} ms;"
           f" statuses {r['statuses']}")
     print(f"flood: statuses {r['flood_statuses']}, slowest ack {float(r['flood_ack_max']) * 1000:.0f} ms "  # type: ignore[arg-type]

@@ -773,11 +773,13 @@ class SlackBot:
         """Quick exit: delete the bot's own messages in the DM (``chat.delete`` works on them with the bot
         token), forget what this process holds, and say goodbye where it leaves nothing behind: ephemerally."""
         channel, posted = self.posted.pop(where.key)
+        if channel is None:
+            posted = []
         self.limit.forget(where.key)
         deleted = failed = 0
         for ts in reversed(posted):  # newest first: what is on screen goes first
             try:
-                await where.client.chat_delete(channel=channel, ts=ts)
+                await where.client.chat_delete(channel=str(channel), ts=ts)
                 deleted += 1
             except SlackApiError as exc:  # already deleted by the person, too old...: carry on
                 failed += 1
