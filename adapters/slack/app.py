@@ -12,15 +12,18 @@ them; redeliveries are recognised by a stable id (the event id, or a hash of the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
+import itertools
 import logging
+import queue
 import re
+import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -68,9 +71,9 @@ ASSISTANT_COMMANDS = frozenset({"urgent", "emergency", "sos", "forget", "exit", 
 # commands, buttons), which are never held.
 HEAVY_BODY = 16 * 1024
 HEAVY_AT_ONCE = 4
-# Turns on text longer than this (crisis words are looked for in all of it, on the event loop) run one at a
-# time across everyone, each followed by a breather, so that other people's acks always get through between
-# them: a few hundred milliseconds at worst, however many long messages arrive.
+# Text longer than this is read for crisis words in a worker thread, and the service gets its first LONG_TEXT
+# characters (what it routes on). If it has crisis words, the service gets all of it: such turns run one at a
+# time across everyone, each followed by a breather, so that other people's acks get through between them.
 LONG_TEXT = 4000
 BREATHER = 0.05
 # Message subtypes a person wrote to the bot; the rest (edits, deletions, joins...) are ignored.
@@ -312,6 +315,57 @@ class PostedMessages:
         return len(self._posted)
 
 
+class CrisisChecker:
+    """One worker thread that looks for crisis words in long or extra text, away from the event loop: text of
+    turns in progress first (``urgent``), then a flood's extra messages. One thread only: more would take
+    the GIL from the event loop more often. Started on first use."""
+
+    def __init__(self, check: Callable[[str], bool]):
+        self._check = check
+        self._queue: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    async def __call__(self, text: str, *, urgent: bool) -> bool:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="ypsi-slack-crisis", daemon=True)
+            self._thread.start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        self._queue.put((0 if urgent else 1, next(self._order), (text, loop, future)))
+        return await future
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put((-1, -1, None))
+            self._thread = None
+
+    def _work(self) -> None:
+        while True:
+            _, _, job = self._queue.get()
+            if job is None:
+                return
+            text, loop, future = job
+            try:
+                found: bool | BaseException = self._check(text)
+            except BaseException as exc:  # handed to the waiting turn
+                found = exc
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
+                loop.call_soon_threadsafe(_settle, future, found)
+
+
+def _settle(future: asyncio.Future[bool], found: bool | BaseException) -> None:
+    if future.done():
+        return
+    if isinstance(found, BaseException):
+        future.set_exception(found)
+    else:
+        future.set_result(found)
+
+
 class SlackBot:
     """Holds the Bolt app and the service; one instance serves a workspace."""
 
@@ -337,10 +391,9 @@ class SlackBot:
         self.seen = SeenIds()
         self.limit = limit or UserLimit()
         self.posted = PostedMessages()
-        # Crisis words in messages beyond a person's in-flight limit (and in one that failed) are looked for
-        # one message at a time in one worker thread, so that a flood's extra messages never hold the event
-        # loop, and with it everyone else's acks. (One thread only: more would take the GIL from the loop.)
-        self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ypsi-slack-crisis")
+        # Crisis words in long messages, in messages beyond a person's in-flight limit and in one that failed
+        # are looked for in one worker thread, so that they never hold the event loop (everyone's acks).
+        self.checker = CrisisChecker(self._crisis_words)
         self._long_turns: asyncio.Semaphore | None = None  # made on the event loop, on first use
         # Bolt's loggers may print payloads below WARNING; its own logger is configured from this one.
         bolt_logger = logging.getLogger("slack_bolt")
@@ -419,6 +472,7 @@ class SlackBot:
                 result = await self._over_limit(turn)
                 return
             try:
+                turn = await self._bounded(turn)
                 if len(turn.text) > LONG_TEXT:
                     result = await self._long_turn(turn, work)
                 else:
@@ -455,10 +509,25 @@ class SlackBot:
         reply = self.assistant.handle(None, Inbound("text", text=text), self.now(), self.defaults())
         return any(o.kind == "crisis" for o in reply.replies)
 
-    async def _is_crisis(self, text: str) -> bool:
+    async def _is_crisis(self, text: str, *, urgent: bool = True) -> bool:
         """Crisis words in ``text``, looked for in the worker thread (never on the event loop)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._checker, self._crisis_words, text)
+        return await self.checker(text, urgent=urgent)
+
+    async def _bounded(self, turn: Turn) -> Turn:
+        """Long text (Slack allows 40,000 characters): crisis words are looked for in all of it in the worker
+        thread; unless there are some, the service gets the first ``LONG_TEXT`` characters, which is what it
+        routes on. Long messages then cost the event loop what short ones do."""
+        inbound = turn.inbound
+        if inbound is None or len(inbound.text) <= LONG_TEXT:
+            return turn
+        try:
+            crisis = await self._is_crisis(inbound.text)
+        except Exception as exc:  # unsure: the service reads it all
+            log_error("slack_crisis_check_failed", exc, kind=turn.kind)
+            crisis = True
+        if crisis:
+            return turn
+        return replace(turn, inbound=replace(inbound, text=inbound.text[:LONG_TEXT]))
 
     def _crisis_card(self) -> list[Outbound]:
         """The crisis card, from a turn that needs no stored state."""
@@ -493,7 +562,7 @@ class SlackBot:
         crisis = (
             turn.text
             and not self.limit.noticed(turn.key, "crisis")
-            and await self._is_crisis(turn.text)
+            and await self._is_crisis(turn.text, urgent=False)
         )
         if crisis and self.limit.once(turn.key, "crisis"):
             await self._deliver(Reply(None, self._crisis_card(), "urgent"), where)

@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import threading
 import time
 from collections.abc import AsyncIterator
 
@@ -24,7 +25,7 @@ import aiohttp
 import pytest
 from test_slack_harness import CHANNEL, DM, SIGNING_SECRET, TEAM, USER, Harness, Stack, block_text, buttons
 
-from adapters.slack.app import SeenIds
+from adapters.slack.app import CrisisChecker, SeenIds
 from adapters.slack.blocks import ACTION_FORGET
 from bot.session import Session
 from bot.store import MemoryStore
@@ -506,3 +507,28 @@ def test_redeliveries_are_remembered_for_a_time_window_not_a_count() -> None:
     assert not seen.first_time("act:1")
     now[0] = 1800.0
     assert seen.first_time("act:1") and len(seen) == 1  # the window passed: all older ids are dropped
+
+
+async def test_the_crisis_checker_serves_turns_in_progress_before_a_floods_extras() -> None:
+    started, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def check(text: str) -> bool:
+        if text == "first":
+            started.set()
+            release.wait(10)  # holds the worker until every other check is queued
+        order.append(text)
+        return "danger" in text
+
+    checker = CrisisChecker(check)
+    first = asyncio.ensure_future(checker("first", urgent=False))
+    await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
+    extras = [asyncio.ensure_future(checker(f"extra {i}", urgent=False)) for i in range(3)]
+    mine = asyncio.ensure_future(checker("danger, another person", urgent=True))
+    await asyncio.sleep(0)  # let the tasks queue their checks (no time passes)
+    release.set()
+
+    assert await mine is True
+    assert [await f for f in (first, *extras)] == [False] * 4
+    assert order == ["first", "danger, another person", "extra 0", "extra 1", "extra 2"]
+    checker.close()
