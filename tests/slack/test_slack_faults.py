@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import io
 import json
+import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
@@ -27,6 +29,7 @@ from test_slack_harness import CHANNEL, DM, SIGNING_SECRET, TEAM, USER, Harness,
 
 from adapters.slack.app import CrisisChecker, SeenIds
 from adapters.slack.blocks import ACTION_FORGET
+from bot.logs import setup_logging
 from bot.session import Session
 from bot.store import MemoryStore
 from dialogs.content import Content
@@ -532,3 +535,35 @@ async def test_the_crisis_checker_serves_turns_in_progress_before_a_floods_extra
     assert [await f for f in (first, *extras)] == [False] * 4
     assert order == ["first", "danger, another person", "extra 0", "extra 1", "extra 2"]
     checker.close()
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    stream = io.StringIO()
+    setup_logging("DEBUG", stream=stream)
+    yield stream
+    root.handlers[:], _ = saved
+    root.setLevel(saved[1])
+
+
+async def test_fault_paths_log_no_typed_text_or_ids(stack: Stack, captured_logs: io.StringIO) -> None:
+    store = FaultyStore()
+    h = await stack.start(store=store)
+    typed = "Quokka Zebrafish 44172 I want to kill myself"
+    store.broken = True
+    await h.dm(typed)
+    store.broken = False
+    h.fake.fail_next("chat.postMessage", error="channel_not_found", times=2)
+    await h.dm("Quokka contacts")
+    assert h.url is not None
+    await post_signed(h.url, "{Quokka", "application/json", SIGNING_SECRET)
+    await post_signed(h.url, "{Quokka", "application/json", "wrong-secret")
+    await h.dm("exit")
+    await h.settle()
+
+    logs = captured_logs.getvalue()
+    assert '"event":"slack_failed"' in logs and '"event":"slack_quick_exit"' in logs
+    for secret in ("Quokka", "44172", "kill", USER, TEAM, DM, SIGNING_SECRET):
+        assert secret not in logs, secret
