@@ -141,6 +141,7 @@ async def serve(
                 await stop.wait()
             finally:
                 await handler.close_async()  # type: ignore[no-untyped-call]
+        bot.checker.close()
         log("slack_stopped")
     finally:
         await session.close()
