@@ -52,8 +52,10 @@ def plain(out: Outbound, first_number: int = 1) -> str:
 class ConsoleChat:
     """Holds the last options shown, so a number can pick one."""
 
-    def __init__(self, content: Content, who: str | None = None, area: str | None = None):
-        self.service = Service(Assistant(content, secrets.token_urlsafe(16)), MemoryStore(), secrets.token_hex(8))
+    def __init__(self, content: Content, who: str | None = None, area: str | None = None,
+                 assistant: Assistant | None = None):
+        assistant = assistant or Assistant(content, secrets.token_urlsafe(16))
+        self.service = Service(assistant, MemoryStore(), secrets.token_hex(8))
         self.defaults = Defaults(who=who, area=area)
         self.options: tuple[Option, ...] = ()
         self._loop = asyncio.new_event_loop()

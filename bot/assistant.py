@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 from bot import render
 from bot.contacts import describe, search
+from bot.language import Language, Reading
 from bot.record import decision_record
-from bot.routing import Router
-from bot.safety import CrisisDetector, normalise
+from bot.routing import SUGGEST
+from bot.safety import normalise
 from bot.session import Session
 from bot.tokens import TokenSigner
 from bot.types import Inbound, Option, Outbound
@@ -55,6 +56,7 @@ class _Ctx:
     now: dt.datetime
     defaults: Defaults
     out: list[Outbound] = field(default_factory=list)
+    area: str | None = None  # an area named in this message: used for this answer only
 
 
 class Assistant:
@@ -64,8 +66,9 @@ class Assistant:
         self.content = content
         self.dialogs = Dialogs(content)
         self.signer = TokenSigner(secret)
-        self.crisis = CrisisDetector(content.safety)
-        self.router = Router(content)
+        self.language = Language(content)
+        self.crisis = self.language.crisis
+        self.router = self.language.router
         self.ver = content.version[-4:]
         self._flow_by_who: dict[str, str] = {f.who: f.id for f in content.flows.values() if f.who != "practitioner"}
         # Worked out once: content does not change after loading (a new load makes a new Assistant).
@@ -116,11 +119,11 @@ class Assistant:
     def _dispatch(self, ctx: _Ctx, inbound: Inbound) -> str:
         if inbound.kind == "media":
             # A caption can carry crisis words too: they still come first. The media itself is never seen.
-            crisis = bool(inbound.text) and self.crisis.is_crisis(inbound.text[:MAX_TEXT])
-            if crisis:
-                self._crisis(ctx, asked=True)
+            kind = self.language.crisis_kind(inbound.text[:MAX_TEXT], ctx.s.who)[0] if inbound.text else None
+            if kind:
+                self._crisis(ctx, asked=True, kind=kind)
             ctx.out.append(self._media_warning())
-            return "crisis" if crisis else "media"
+            return "crisis" if kind else "media"
         if inbound.kind == "command":
             return self._command(ctx, inbound.command.lower(), inbound.arg[:200])
         if inbound.kind == "action":
@@ -131,12 +134,13 @@ class Assistant:
 
     def _command(self, ctx: _Ctx, name: str, arg: str) -> str:
         s = ctx.s
-        if self.crisis.is_crisis(arg):
-            return self._crisis(ctx)
+        kind = self.language.crisis_kind(arg, s.who)[0] if arg else None
+        if kind:
+            return self._crisis(ctx, kind=kind)
         if name == "start":
             area = self._area_from_words(arg)
             keep_who = ctx.defaults.who
-            s.who, s.flow, s.node, s.answers = keep_who, None, None, []
+            s.who, s.flow, s.node, s.answers, s.hints = keep_who, None, None, [], []
             s.area = area or ctx.defaults.area
             self._current(ctx, welcome=True)
             return "start"
@@ -159,7 +163,7 @@ class Assistant:
             return self._back(ctx)
         if name in ("triage",):
             area = self._area_from_words(arg)
-            s.who, s.flow, s.node, s.answers = "practitioner", None, None, []
+            s.who, s.flow, s.node, s.answers, s.hints = "practitioner", None, None, [], []
             s.area = area or s.area or ctx.defaults.area
             self._current(ctx)
             return "start"
@@ -258,6 +262,8 @@ class Assistant:
             return "explain"
         if name == "record":
             return self._record(ctx)
+        if name == "triage":
+            return self._command(ctx, "triage", "")
         return self._expired(ctx)
 
     def _expired(self, ctx: _Ctx) -> str:
@@ -268,25 +274,111 @@ class Assistant:
     # ------------------------------------------------------------------------------------------ text
 
     def _text(self, ctx: _Ctx, text: str) -> str:
-        if self.crisis.is_crisis(text):
-            return self._crisis(ctx)
-        norm = normalise(text)
-        if not norm:
-            ctx.out.append(Outbound(self.content.text("didnt_catch"), kind="info"))
-            self._current(ctx)
-            return "unrecognised"
-        picked = self._typed_choice(ctx, norm)
+        """Typed words: read once (:mod:`bot.language`), then answered from that reading alone."""
+        s = ctx.s
+        reading = self.language.read(text, s.who, s.area)
+        if reading.crisis:
+            s.misses = 0
+            return self._crisis(ctx, kind=reading.crisis)
+        if not reading.norm:
+            return self._not_understood(ctx, reading)
+        picked = self._typed_choice(ctx, normalise(text[:200]))  # labels as typed: "2" is an option, not "to"
         if picked is not None:
+            s.misses = 0
             return picked
-        route = self.router.route(text, ctx.s.who, ctx.s.area)
-        if route is not None:
-            return self._follow(ctx, route.target)
-        suggestions = self.router.suggestions(text, ctx.s.who, area=ctx.s.area)
-        ctx.out.append(Outbound(self.content.text("didnt_catch"), kind="info"))
-        if suggestions and ctx.s.who is not None:
-            options = tuple(o for o in (self._target_option(r.target) for r in suggestions) if o is not None)
-            if options:
-                ctx.out.append(Outbound(self.content.text("did_you_mean"), options, kind="menu"))
+        if reading.area is not None:
+            if s.area is None:
+                s.area = reading.area  # they said where they are
+            ctx.area = reading.area
+        assumed = s.who is None and self._assume_who(ctx, reading)
+        if assumed:  # what they asked is read again as from the audience now assumed
+            reading = self.language.read(text, s.who, ctx.area or s.area)
+        if self._is_incident(ctx, reading, text):
+            s.misses = 0
+            return self._incident(ctx, reading)
+        if reading.route is not None:
+            s.misses = 0
+            if reading.route.target == "command:triage":
+                return self._incident(ctx, reading)
+            return self._follow(ctx, reading.route.target)
+        return self._not_understood(ctx, reading)
+
+    def _assume_who(self, ctx: _Ctx, reading: Reading) -> bool:
+        """Who is writing, when their words say it ("my daughter…", "a pupil in year 9…", "I sent…"), or when
+        the only intent they can mean is for one audience. Says what was assumed, with a one-tap change."""
+        who = reading.who
+        if who is None and reading.route is not None:
+            intent = next((i for i in self.content.intents if i.id == reading.route.intent), None)
+            if intent is not None and len(intent.who) == 1:
+                who = intent.who[0]
+        if who is None or who not in WHO:
+            return False
+        ctx.s.who = who
+        label = self.content.text(f"assumed_{who}")
+        opts = (Option(self.signer.sign("g", "who"), self.content.text("nav_change_who"), nav=True),)
+        ctx.out.append(Outbound(label, opts, kind="info"))
+        return True
+
+    def _is_incident(self, ctx: _Ctx, reading: Reading, text: str) -> bool:
+        """A practitioner describing what happened ("a year 8 pupil sent a nude to…") gets the triage, unless
+        the words clearly ask for something else, or a triage is already under way."""
+        if ctx.s.who != "practitioner" or not reading.incident or ctx.s.answers:
+            return False
+        if reading.route is not None and reading.route.target.startswith(("contact:", "command:")) and \
+                reading.route.target != "command:triage":
+            return False  # they asked for a number or a command, not for the triage
+        return "picture" in self.router.fold(text).split()
+
+    def _incident(self, ctx: _Ctx, reading: Reading) -> str:
+        """Start the practitioner's triage with what the description already says suggested, to confirm."""
+        s = ctx.s
+        s.flow, s.node, s.answers = None, None, []
+        s.area = s.area or ctx.area or ctx.defaults.area
+        suggested = reading.facts.answers(self.content)
+        flow = self._flow_for(s) if s.area is not None else None
+        s.hints = sorted((q, c) for q, c in suggested.items() if flow is None or flow.question(q) is not None)
+        facts = []
+        if reading.facts.age is not None:
+            facts.append(self.content.text("fact_age", age=str(reading.facts.age)))
+        if reading.facts.adult:
+            facts.append(self.content.text("fact_adult"))
+        if reading.facts.coercion:
+            facts.append(self.content.text("fact_coercion"))
+        text = self.content.text("incident_start")
+        if facts:
+            text = render.paragraphs(text, self.content.text("incident_facts"), "\n".join(f"- {f}" for f in facts))
+        ctx.out.append(Outbound(text, kind="info"))
+        self._current(ctx)
+        return "incident"
+
+    def _not_understood(self, ctx: _Ctx, reading: Reading) -> str:
+        """Never a dead end: the first miss says so kindly with a safety line and a one-tap way to a person;
+        a second miss in a row hands over to people instead of repeating the same menu."""
+        s = ctx.s
+        s.misses += 1
+        who = s.who or "unknown"
+        talk = Option(self.signer.sign("g", "urgent"), self.content.text("nav_talk_now"), nav=True)
+        if s.misses >= 2:
+            text = self.content.text(f"handover_{who}")
+            if who == "practitioner":
+                opts: tuple[Option, ...] = (
+                    Option(self.signer.sign("g", "triage"), self.content.text("nav_triage"), nav=True),
+                    *self._nav(ctx)[-2:],
+                )
+            else:
+                opts = (talk, *self._nav(ctx)[-3:-1])
+            ctx.out.append(Outbound(text, opts, kind="info"))
+            return "handover"
+        ctx.out.append(Outbound(self.content.text(f"didnt_catch_{who}"), (talk,) if who != "practitioner" else (),
+                                kind="info"))
+        suggestions = [r for r in reading.routes if r.score >= SUGGEST][:6]
+        options: list[Option] = []
+        for r in suggestions:
+            o = self._target_option(r.target)
+            if o is not None and all(o.label != x.label for x in options):
+                options.append(o)
+        if options and s.who is not None:
+            ctx.out.append(Outbound(self.content.text("did_you_mean"), tuple(options[:3]), kind="menu"))
         self._current(ctx)
         return "unrecognised"
 
@@ -340,7 +432,7 @@ class Assistant:
     def _follow(self, ctx: _Ctx, target: str) -> str:
         kind, _, rest = target.partition(":")
         if kind == "contact":
-            contact = self.content.contacts_for(ctx.s.area or "national").get(rest)
+            contact = self.content.contacts_for(ctx.area or ctx.s.area or "national").get(rest)
             if contact is None:
                 contact = next((c for _, c in self.content.all_contacts() if c.id == rest), None)
             if contact is not None:
@@ -363,7 +455,7 @@ class Assistant:
         kind, _, rest = target.partition(":")
         if kind == "topic" and rest in self.content.topics:
             return Option(self.signer.sign("t", rest), self.content.topics[rest].title)
-        if kind == "command" and rest in ("contacts", "urgent", "help", "restart", "back"):
+        if kind == "command" and rest in ("contacts", "urgent", "help", "restart", "back", "triage"):
             return Option(self.signer.sign("g", rest), self.content.text(f"nav_{rest}"), nav=True)
         if kind == "contact":
             contact = next((c for _, c in self.content.all_contacts() if c.id == rest), None)
@@ -474,6 +566,11 @@ class Assistant:
                     opts.append(Option(self.signer.sign("g", "explain"), self.content.text("nav_explain"), nav=True))
                 choices = self._choice_options[(flow.id, q_index)] = tuple(opts)
             out = render.question(self.content, flow, q, (*choices, *self._nav(ctx)), first=not pos.answers)
+            hint = dict(ctx.s.hints).get(q.id)
+            label = next((ch.label for ch in q.choices if ch.id == hint), None)
+            if label is not None:  # suggested by their description: shown, never chosen for them
+                text = render.paragraphs(out.text, self.content.text("suggested_answer", answer=label))
+                out = Outbound(text, out.options, out.kind, out.title)
         else:
             area = ctx.s.area or "national"
             contacts = self.content.resolve_contacts(prompt.outcome.contacts, area)
@@ -520,22 +617,14 @@ class Assistant:
 
     def _restart(self, ctx: _Ctx, *, replace: bool = False) -> str:
         s = ctx.s
-        s.flow, s.node, s.answers = None, None, []
+        s.flow, s.node, s.answers, s.hints = None, None, [], []
         self._current(ctx, replace=replace)
         return "restart"
 
     # --------------------------------------------------------------------------- other replies
 
-    def _crisis(self, ctx: _Ctx, asked: bool = False) -> str:
-        contacts = self.content.resolve_contacts(list(self.content.safety.contacts), ctx.s.area or "national")
-        text = render.paragraphs(
-            self.content.text("crisis"),
-            "\n".join(describe(self.content, c, ctx.now, detail=False, state=False) for c in contacts),
-            self.content.text("crisis_after"),
-        )
-        opts = (Option(self.signer.sign("g", "resume"), self.content.text("nav_continue"), nav=True),)
-        title = self.content.text("crisis_title")
-        ctx.out.append(Outbound(text, opts if ctx.s.who else (), kind="crisis", title=title))
+    def _crisis(self, ctx: _Ctx, asked: bool = False, kind: str | None = None) -> str:
+        ctx.out.append(self._crisis_card(kind, ctx.area or ctx.s.area, ctx.now, carry_on=bool(ctx.s.who)))
         if not asked:
             self._current(ctx)
         return "urgent" if asked else "crisis"
@@ -601,6 +690,72 @@ class Assistant:
     def option_for(self, kind: str, *args: str) -> str:
         """A signed token for an action an adapter offers itself (e.g. App Home's "Start triage")."""
         return self.signer.sign(kind, *args)
+
+    def crisis_card(self, inbound: Inbound, now: dt.datetime) -> Outbound | None:
+        """The crisis card (999, Childline, Samaritans, Shout; national contacts) when ``inbound`` is a
+        crisis: crisis words in its text, caption or command argument, /urgent, or the "Urgent help" button.
+
+        Needs no session, so the service can work it out before touching the store, and give it even when
+        the store has failed.
+        """
+        crisis, kind = False, None
+        if inbound.kind in ("text", "media"):
+            kind = self.language.crisis_kind(inbound.text[:MAX_TEXT])[0] if inbound.text else None
+            crisis = kind is not None
+        elif inbound.kind == "command":
+            kind = self.language.crisis_kind(inbound.arg[:200])[0] if inbound.arg else None
+            crisis = kind is not None or inbound.command.lower() in ("urgent", "emergency", "sos")
+        elif inbound.kind == "action":
+            parts = self.signer.verify(inbound.action[:128]) if inbound.action.isascii() else None
+            crisis = parts == ["g", "urgent"]
+        return self._crisis_card(kind, None, now, carry_on=False) if crisis else None
+
+    def _crisis_card(self, kind: str | None, area: str | None, now: dt.datetime, *, carry_on: bool) -> Outbound:
+        """The one way the crisis card is built, as one message: 999, Childline, Samaritans, Shout (the area's
+        crisis contacts, national when unknown), then the next step for the kind of crisis (sextortion: don't
+        pay, CEOP, Report Remove; an adult meeting a child: 999 and CEOP; an overdose: 999 now; ...)."""
+        area = area or "national"
+        contacts = self.content.resolve_contacts(list(self.content.safety.contacts), area)
+        parts = [self.content.text("crisis"),
+                 "\n".join(describe(self.content, c, now, detail=False, state=False) for c in contacts)]
+        specific = self.content.language.crisis_kinds.get(kind or "") if self.content.language else None
+        if specific is not None:
+            extra = [c for c in self.content.resolve_contacts(specific.contacts, area) if c not in contacts]
+            parts.append(render.paragraphs(
+                f"{specific.title}\n{specific.next_step}",
+                "\n".join(describe(self.content, c, now, detail=False, state=False) for c in extra),
+            ))
+        parts.append(self.content.text("crisis_after"))
+        opts = (Option(self.signer.sign("g", "resume"), self.content.text("nav_continue"), nav=True),)
+        return Outbound(render.paragraphs(*parts), opts if carry_on else (), kind="crisis",
+                        title=self.content.text("crisis_title"))
+
+    def needs_session(self, inbound: Inbound) -> bool:
+        """True for a button that only means something inside a saved conversation (an answer, "Back",
+        "Carry on", "What does this mean?", "Decision record"). With no saved session (it expired, was
+        forgotten or lost, say after a Redis FLUSHALL) such a button gets "That menu has expired", never a
+        silent restart."""
+        if inbound.kind != "action" or not inbound.action.isascii():
+            return False
+        parts = self.signer.verify(inbound.action[:128])
+        if not parts:
+            return False
+        return parts[0] == "c" or (parts[0] == "g" and parts[1:] in (["back"], ["resume"], ["explain"], ["record"]))
+
+    def expired(self, now: dt.datetime, defaults: Defaults | None = None, notice: str = "menu_expired") -> Reply:
+        """A fresh conversation that starts with ``notice`` (a message key) and shows the first screen."""
+        s = Session(created=now.timestamp())
+        ctx = _Ctx(s, now, defaults or Defaults())
+        self._apply_defaults(ctx)
+        ctx.out.append(Outbound(self.content.text(notice), kind="info"))
+        self._current(ctx)
+        s.version = self.content.version
+        s.updated = now.timestamp()
+        return Reply(s, ctx.out, "expired_action")
+
+    def text(self, key: str) -> Outbound:
+        """A plain message from content (for the service's replies about the service itself)."""
+        return Outbound(self.content.text(key), kind="info")
 
 
 def _path_to(flow: Flow, node: str) -> tuple[tuple[str, str], ...] | None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import faulthandler
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot import __version__
@@ -179,11 +182,19 @@ def cmd_content_check(args: argparse.Namespace) -> int:
 def cmd_store_stats(args: argparse.Namespace) -> int:
     import asyncio
 
+    from bot.logs import setup_logging
     from bot.settings import load_settings
-    from bot.store import open_store
+    from bot.store import StoreStartError, open_store
 
     settings = load_settings()
-    store = open_store(settings.ypsi_store, ttl=settings.ypsi_session_ttl)
+    setup_logging(settings.ypsi_log_level)  # JSON lines on stderr, e.g. a damaged file moved aside
+    try:
+        store = open_store(settings.ypsi_store, ttl=settings.ypsi_session_ttl)
+    except StoreStartError:
+        raise
+    except Exception as exc:  # e.g. a folder that cannot be made: one sentence, no traceback
+        print(f"ypsi-bot: cannot open the state store ({type(exc).__name__}); check YPSI_STORE.", file=sys.stderr)
+        return 1
 
     async def run() -> dict[str, Any]:
         try:
@@ -210,6 +221,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
     area = _area_arg(content, args.area, required=False)
     who = args.as_.replace("-", "_") if args.as_ else None
     return run_console(content, who=who, area=area)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from adapters.evaluate import run_eval
+
+    return run_eval(_content(), args.file, as_json=args.json, verbose=args.verbose)
 
 
 def cmd_telegram(args: argparse.Namespace) -> int:
@@ -320,12 +337,26 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("--listen", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
     sl.set_defaults(func=cmd_slack)
 
+    ev = sub.add_parser("eval", help="score a labelled phrase file: crisis recall, false positives, routing",
+                        description="Score a labelled phrase file (the format of shared/tools/score-phrases) "
+                        "through the console chat: crisis recall by kind, near-miss false positives, routing by "
+                        "audience, and dead ends.")
+    ev.add_argument("file", type=Path, help="phrase file (JSON)")
+    ev.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ev.add_argument("--verbose", "-v", action="store_true", help="list every miss")
+    ev.set_defaults(func=cmd_eval)
+
     run = sub.add_parser("run", help="Telegram or Slack if configured, else the console chat")
     run.set_defaults(func=cmd_run)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A SIGBUS or SIGSEGV from the OS (say the SQLite -shm file turned unwritable) cannot be caught; this at
+    # least leaves one line and the code locations on stderr (never values: no text, no ids).
+    if not faulthandler.is_enabled():
+        with contextlib.suppress(AttributeError, OSError, RuntimeError, ValueError):  # stderr without an fd
+            faulthandler.enable()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -342,8 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:
         from bot.settings import SettingsError  # imported here: see the note at the top
+        from bot.store import StoreStartError
 
-        if not isinstance(exc, SettingsError):
+        if not isinstance(exc, SettingsError | StoreStartError):
             raise
         print(f"ypsi-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -24,6 +24,7 @@ parent to the area's public line (see :meth:`Router.localise`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -54,6 +55,7 @@ STOPWORDS = frozenset(
         "no", "yes", "ok", "okay", "much", "very", "also", "get",
     }
 )  # fmt: skip
+NEGATIONS = frozenset({"not", "no", "non", "nothing", "never", "without"})
 _AGE = re.compile(r"\b(\d{1,2}) ?(?:year old|years old|yr old|yrs old|yo)\b")
 _OUT_OF_HOURS = re.compile(
     r"\b(?:out of hours|ooh|after hours|after \d{1,2} ?(?:pm)?|after five|evening|evenings|tonight|night|nights|"
@@ -161,6 +163,8 @@ class Router:
         n = len(k.words)
         at = self._find(msg.words, k.words)
         if at >= 0:
+            if NEGATIONS.intersection(msg.words[max(0, at - 2) : at]):
+                return none  # "not an emergency", "i dont need childline"
             return base, (at, at + n)
         if n > 1 and "".join(k.words) in msg.words:
             at = msg.words.index("".join(k.words))
@@ -234,7 +238,11 @@ class Router:
 
     def route(self, text: str, who: str | None, area: str | None = None) -> Route | None:
         """The intent meant, or ``None`` when no intent is clearly the one."""
-        ranked = self.rank(text, who, area)
+        return self.pick(self.rank(text, who, area))
+
+    @staticmethod
+    def pick(ranked: Sequence[Route]) -> Route | None:
+        """The best of ``ranked`` when it is confident and clearly ahead of any rival leading elsewhere."""
         if not ranked or ranked[0].score < CONFIDENT:
             return None
         rivals = [r for r in ranked[1:] if r.target != ranked[0].target]

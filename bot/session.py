@@ -5,12 +5,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-# Recent update/event ids are remembered for de-duplication, as 6-character digests: a platform re-delivers
-# an event within minutes, so 16 per conversation is ample, and 36 bits tell them apart.
-SEEN_LIMIT = 16
+# Recent update/event ids are remembered for de-duplication, as 6-character digests (36 bits tell them apart),
+# for as long as a platform may deliver an event again: Telegram keeps an unconfirmed update for 24 hours.
+# The window is kept in time, with a bound on the count so a record stays small: a conversation has to send
+# more than SEEN_LIMIT events within SEEN_WINDOW before the oldest ids are dropped early.
+SEEN_WINDOW = 24 * 3600.0  # seconds
+SEEN_LIMIT = 64
+
+
+class CorruptSession(ValueError):
+    """A stored record that cannot be read back as a :class:`Session` (the message names no content)."""
 
 
 def event_digest(event_id: str) -> str:
@@ -22,7 +29,10 @@ _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 @dataclass
 class Session:
-    """One conversation's saved state. Every field is a content id, a timestamp or a platform event id."""
+    """One conversation's saved state. Every field is a content id, a timestamp or a platform event digest.
+
+    ``seen`` holds the digests of recent event ids and ``seen_at`` when each was handled (same length).
+    """
 
     who: str | None = None  # practitioner | parent | young_person
     area: str | None = None
@@ -33,16 +43,47 @@ class Session:
     created: float = 0.0
     updated: float = 0.0
     seen: list[str] = field(default_factory=list)
+    misses: int = 0  # typed messages in a row that were not understood (the second hands over to people)
+    hints: list[tuple[str, str]] = field(default_factory=list)  # answers suggested by a description, to confirm
+    # When each id was handled: bookkeeping for the window, left out of equality (a record read back has
+    # these to the second).
+    seen_at: list[float] = field(default_factory=list, compare=False)
 
-    def has_seen(self, event_id: str) -> bool:
-        return event_digest(event_id) in self.seen
+    def copy(self) -> Session:
+        """An independent copy (the lists too): a turn works on one, so a failed turn changes nothing."""
+        lists: dict[str, Any] = {
+            f.name: list(value) for f in fields(self) if isinstance(value := getattr(self, f.name), list)
+        }
+        return replace(self, **lists)  # every list field, including any added later
 
-    def mark_seen(self, event_id: str) -> None:
+    def has_seen(self, event_id: str, now: float | None = None) -> bool:
+        """Whether ``event_id`` was handled (within SEEN_WINDOW before ``now``, if given)."""
+        digest = event_digest(event_id)
+        if now is None:
+            return digest in self.seen
+        self._align()
+        return any(d == digest and t > now - SEEN_WINDOW for d, t in zip(self.seen, self.seen_at, strict=True))
+
+    def mark_seen(self, event_id: str, at: float) -> None:
+        """Remember ``event_id`` as handled at ``at``; forget ids older than SEEN_WINDOW, and the oldest
+        beyond SEEN_LIMIT."""
+        self._align()
         self.seen.append(event_digest(event_id))
-        del self.seen[:-SEEN_LIMIT]
+        self.seen_at.append(at)
+        keep = [i for i, t in enumerate(self.seen_at) if t > at - SEEN_WINDOW][-SEEN_LIMIT:]
+        self.seen = [self.seen[i] for i in keep]
+        self.seen_at = [self.seen_at[i] for i in keep]
+
+    def _align(self) -> None:
+        """Records from before ``seen_at`` existed (or built by hand): their ids count as seen at ``updated``."""
+        missing = len(self.seen) - len(self.seen_at)
+        if missing > 0:
+            self.seen_at = [self.updated] * missing + self.seen_at
+        elif missing < 0:
+            self.seen_at = self.seen_at[-missing:]
 
     def dumps(self) -> str:
-        """Compact JSON: a few hundred bytes at most."""
+        """Compact JSON: well under 2 KB even at the limits (see the worst-case size test)."""
         data: dict[str, Any] = {"v": self.version, "c": round(self.created), "u": round(self.updated, 3)}
         for key, value in (("w", self.who), ("a", self.area), ("f", self.flow), ("n", self.node)):
             if value is not None:
@@ -50,20 +91,51 @@ class Session:
         if self.answers:
             data["x"] = [list(a) for a in self.answers]
         if self.seen:
+            self._align()
             data["s"] = self.seen
+            # Ages in whole seconds before "u": short numbers, and a record never holds a second clock.
+            data["t"] = [max(0, round(self.updated - t)) for t in self.seen_at]
+        if self.misses:
+            data["m"] = self.misses
+        if self.hints:
+            data["h"] = [list(h) for h in self.hints]
         return _ENCODE(data)
 
     @classmethod
     def loads(cls, raw: str | bytes) -> Session:
-        data = json.loads(raw)
-        return cls(
-            who=data.get("w"),
-            area=data.get("a"),
-            flow=data.get("f"),
-            node=data.get("n"),
-            answers=[(str(q), str(a)) for q, a in data.get("x", [])],
-            version=data.get("v", ""),
-            created=float(data.get("c", 0)),
-            updated=float(data.get("u", 0)),
-            seen=[str(s) for s in data.get("s", [])],
-        )
+        """The session in ``raw``; :class:`CorruptSession` for anything that is not a record we wrote."""
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise TypeError("not an object")
+            updated = float(data.get("u", 0))
+            seen = [_text(s) for s in data.get("s", [])]
+            ages = [float(t) for t in data.get("t", [])]
+            session = cls(
+                who=_opt(data.get("w")),
+                area=_opt(data.get("a")),
+                flow=_opt(data.get("f")),
+                node=_opt(data.get("n")),
+                answers=[(_text(q), _text(a)) for q, a in data.get("x", [])],
+                version=_text(data.get("v", "")),
+                created=float(data.get("c", 0)),
+                updated=updated,
+                seen=seen,
+                seen_at=[updated - age for age in ages],
+                misses=int(data.get("m", 0)),
+                hints=[(_text(q), _text(a)) for q, a in data.get("h", [])],
+            )
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:  # JSON and Unicode errors too
+            raise CorruptSession(type(exc).__name__) from None
+        session._align()
+        return session
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    return value
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None else _text(value)

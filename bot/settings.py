@@ -5,17 +5,21 @@ Secrets are ``SecretStr`` so that they never appear in reprs or logs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.ratelimit import DEFAULT_BURST, DEFAULT_RATE, RateLimiter
 from bot.store import default_sqlite_path
 
 _TELEGRAM_TOKEN = re.compile(r"^\d{5,15}:[A-Za-z0-9_-]{30,}$")
+MIN_SECRET = 32  # characters; a made secret has 43 (32 random bytes)
 
 
 class SettingsError(Exception):
@@ -37,6 +41,14 @@ class Settings(BaseSettings):
     ypsi_secret: SecretStr | None = None
     ypsi_session_ttl: float = 24 * 3600
     ypsi_log_level: str = "INFO"
+    ypsi_rate_burst: int = DEFAULT_BURST  # messages one conversation may send at once...
+    ypsi_rate_per_second: float = DEFAULT_RATE  # ...then this many a second
+
+    def rate_limiter(self) -> RateLimiter:
+        try:
+            return RateLimiter(self.ypsi_rate_burst, self.ypsi_rate_per_second)
+        except ValueError:
+            raise SettingsError("YPSI_RATE_BURST must be at least 1 and YPSI_RATE_PER_SECOND above 0.") from None
 
     def telegram_token(self) -> str:
         token = self.telegram_bot_token.get_secret_value().strip() if self.telegram_bot_token else ""
@@ -52,19 +64,67 @@ class Settings(BaseSettings):
         """The deployment secret that keys stored conversation ids and signs buttons.
 
         Several instances must share it (set YPSI_SECRET); a single instance without it gets one made once
-        and kept beside its state file, readable only by its user.
+        and kept beside its state file, readable only by its user. An empty or short secret, set or read
+        from the file, stops the start: it would make stored keys linkable to platform ids and buttons
+        forgeable.
         """
         if self.ypsi_secret is not None and self.ypsi_secret.get_secret_value():
-            return self.ypsi_secret.get_secret_value()
+            value = self.ypsi_secret.get_secret_value()
+            if len(value.strip()) < MIN_SECRET:
+                raise SettingsError(
+                    f"YPSI_SECRET is too short: use at least {MIN_SECRET} random characters "
+                    "(for example from `openssl rand -hex 32`)."
+                )
+            return value
         if self.ypsi_store and self.ypsi_store.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError("YPSI_SECRET must be set when YPSI_STORE is Redis, the same on every instance.")
-        path = Path(os.environ.get("YPSI_SECRET_FILE", str(default_sqlite_path().with_name("secret"))))
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(32))
-        return path.read_text().strip()
+        path = self.secret_path()
+        try:
+            if not path.exists():
+                _write_new_secret(path)
+            value = path.read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(
+                f"cannot make or read the secret file {path} ({type(exc).__name__}): check that its folder is "
+                "writable and the disk has space, or set YPSI_SECRET."
+            ) from None
+        if len(value) < MIN_SECRET:
+            raise SettingsError(
+                f"the secret file {path} is empty or too short (a start on a full disk can leave it so): "
+                "delete it to have a new one made, or set YPSI_SECRET."
+            )
+        return value
+
+    def secret_path(self) -> Path:
+        """Where a single instance keeps its own secret: beside its SQLite state file."""
+        if "YPSI_SECRET_FILE" in os.environ:
+            return Path(os.environ["YPSI_SECRET_FILE"])
+        store = self.ypsi_store or ""
+        if store.startswith("sqlite:") and store.removeprefix("sqlite://"):
+            return Path(store.removeprefix("sqlite://")).with_name("secret")
+        return default_sqlite_path().with_name("secret")
+
+
+def _write_new_secret(path: Path) -> None:
+    """Write a new random secret atomically: a private temp file, fsync, then link into place (which never
+    replaces a secret another process made first), and fsync the folder. A crash or a full disk leaves no
+    file, or a whole one; never an empty one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".secret-", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+            f.flush()
+            os.fsync(f.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def load_settings() -> Settings:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hashlib
 import hmac
 import os
@@ -19,14 +20,18 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from logging import WARNING
 from pathlib import Path
 from typing import Any
 
-from bot.session import Session
+from bot.logs import log
+from bot.session import CorruptSession, Session
 from bot.types import ConversationRef
 
 Clock = Callable[[], float]
 DEFAULT_TTL = 24 * 3600.0
+SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26  # primary result codes: a damaged file, or not a database at all
+MOVED_ASIDE = ".corrupt-"  # state.db.corrupt-20261130T010203Z: a damaged state file, moved aside at start-up
 
 
 def conversation_key(ref: ConversationRef, secret: str) -> str:
@@ -51,6 +56,19 @@ class StoreStats:
             "oldest_age_seconds": round(self.oldest_age_s),
             "median_age_seconds": round(self.median_age_s),
         }
+
+
+class StoreStartError(ValueError):
+    """The store cannot be opened as configured; the message is one sentence for the person starting the bot."""
+
+
+def created_of(raw: str | bytes) -> float | None:
+    """When a stored record's conversation started, or ``None`` for an unreadable record (``store stats``
+    counts only what it can read, and never fails on a bad record)."""
+    try:
+        return Session.loads(raw).created
+    except CorruptSession:
+        return None
 
 
 def _stats(backend: str, created: list[float], now: float) -> StoreStats:
@@ -90,7 +108,11 @@ class SessionStore(ABC):
 
     @abstractmethod
     async def load(self, key: str) -> Session | None:
-        """The saved session, or ``None`` if there is none or it has expired."""
+        """The saved session, or ``None`` if there is none or it has expired.
+
+        Raises :class:`~bot.session.CorruptSession` for a record that cannot be read back (the caller drops
+        it with :meth:`forget`); any other exception means the store itself failed.
+        """
 
     @abstractmethod
     async def save(self, key: str, session: Session) -> None:
@@ -108,7 +130,28 @@ class SessionStore(ABC):
     async def stats(self) -> StoreStats: ...
 
     async def health(self) -> bool:
+        """True while the store answers and its last real operation (noted by the service) did not fail
+        within the last FAULT_MEMORY seconds."""
+        return self.probe_ok() and await self.probe()
+
+    async def probe(self) -> bool:
+        """A cheap check that the store answers."""
         return True
+
+    # The service notes each store operation's outcome, so /healthz also sees faults a probe cannot (a full
+    # disk, a read-only WAL). A fault is forgotten after the next success, or after FAULT_MEMORY seconds, so
+    # an instance a load balancer took out of service for it can come back.
+    FAULT_MEMORY = 60.0
+    _fault_at: float | None = None
+
+    def note_fault(self) -> None:
+        self._fault_at = self.clock()
+
+    def note_ok(self) -> None:
+        self._fault_at = None
+
+    def probe_ok(self) -> bool:
+        return self._fault_at is None or self.clock() - self._fault_at >= self.FAULT_MEMORY
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         pass
@@ -131,7 +174,7 @@ class MemoryStore(SessionStore):
         if item[1] <= self.clock():
             del self._data[key]
             return None
-        return Session.loads(item[0])
+        return Session.loads(item[0])  # CorruptSession for a bad record
 
     async def save(self, key: str, session: Session) -> None:
         self._data[key] = (session.dumps(), self.clock() + self.ttl)
@@ -144,8 +187,8 @@ class MemoryStore(SessionStore):
 
     async def stats(self) -> StoreStats:
         now = self.clock()
-        live = [Session.loads(d).created for d, exp in self._data.values() if exp > now]
-        return _stats(self.backend, live, now)
+        created = [created_of(d) for d, exp in self._data.values() if exp > now]
+        return _stats(self.backend, [c for c in created if c is not None], now)
 
 
 class SQLiteStore(SessionStore):
@@ -164,26 +207,105 @@ class SQLiteStore(SessionStore):
     def __init__(self, path: str | Path, ttl: float = DEFAULT_TTL, clock: Clock = time.time):
         super().__init__(ttl, clock)
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreStartError(
+                f"cannot make the folder for the state file {self.path} ({type(exc).__name__}): set YPSI_STORE."
+            ) from None
+        self._drop_old_moved_aside()
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as exc:
+            if (exc.sqlite_errorcode & 0xFF) not in (SQLITE_CORRUPT, SQLITE_NOTADB):
+                raise self._cannot_open(exc) from None
+            # Corrupt, truncated or not a database at all: it holds only hours-long state, so it is moved
+            # aside (never deleted here, never read again) and a new file takes its place.
+            moved = self._move_aside()
+            log("store_moved_aside", WARNING, backend=self.backend, error=exc.sqlite_errorname, moved_to=moved)
+            try:
+                self._db = self._open()
+            except sqlite3.DatabaseError as again:
+                raise self._cannot_open(again) from None
+        self._locks = _KeyLocks()
+        self._writes = 0
+        self._purged = 0.0
+        self.purge()
+
+    def _check_ours(self) -> None:
+        """Before anything is changed: refuse another program's database (read-only look)."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return
+        db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {t for t in tables if not t.startswith("sqlite_")}
+            columns = [r[1] for r in db.execute("PRAGMA table_info(sessions)")]
+        finally:
+            db.close()
+        if tables - {"sessions"} or (tables and columns != ["key", "data", "expires"]):
+            raise StoreStartError(
+                f"{self.path} is a database of something else, not ypsi-bot's state: "
+                "point YPSI_STORE at a file of its own."
+            )
+
+    def _open(self) -> sqlite3.Connection:
+        self._check_ours()
         # Private before SQLite opens it: SQLite gives the -wal and -shm files (recent turns) the db's mode.
         with contextlib.suppress(OSError):
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(OSError):
                 os.chmod(f"{self.path}{suffix}", 0o600)
-        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, data TEXT NOT NULL, expires REAL NOT NULL)"
-            " WITHOUT ROWID"
+        db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        db.text_factory = bytes  # records are decoded by Session.loads, so a bad one is a CorruptSession
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=5000")
+            db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
+            check = db.execute("PRAGMA quick_check").fetchall()
+            if [bytes(r[0]) for r in check] != [b"ok"]:
+                error = sqlite3.DatabaseError("quick_check failed")
+                error.sqlite_errorcode, error.sqlite_errorname = SQLITE_CORRUPT, "SQLITE_CORRUPT"
+                raise error
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, data TEXT NOT NULL, expires REAL NOT NULL)"
+                " WITHOUT ROWID"
+            )
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _cannot_open(self, exc: sqlite3.Error) -> StoreStartError:
+        name = getattr(exc, "sqlite_errorname", type(exc).__name__)
+        return StoreStartError(
+            f"cannot open the state file {self.path} ({name}): check that its folder is writable and the disk "
+            "has space, or set YPSI_STORE."
         )
-        self._locks = _KeyLocks()
-        self._writes = 0
-        self._purged = 0.0
-        self.purge()
+
+    def _move_aside(self) -> str:
+        """Rename the file (and its -wal and -shm) to ``<name>.corrupt-<UTC time>``; returns the new name."""
+        stamp = dt.datetime.fromtimestamp(self.clock(), dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = self.path.with_name(f"{self.path.name}{MOVED_ASIDE}{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(f"{self.path}{suffix}", f"{target}{suffix}")
+                os.chmod(f"{target}{suffix}", 0o600)  # it may hold recent state: private, like the original
+        return target.name
+
+    def _drop_old_moved_aside(self) -> None:
+        """A file moved aside more than one time-to-live ago holds only expired state: delete it."""
+        for old in self.path.parent.glob(f"{self.path.name}{MOVED_ASIDE}*"):
+            stamp = old.name.removeprefix(f"{self.path.name}{MOVED_ASIDE}")[:16]
+            try:
+                moved = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC).timestamp()
+            except ValueError:
+                continue
+            if moved + self.ttl <= self.clock():
+                with contextlib.suppress(OSError):
+                    old.unlink()
 
     def purge(self) -> int:
         self._purged = self.clock()
@@ -194,7 +316,7 @@ class SQLiteStore(SessionStore):
         row = self._db.execute(
             "SELECT data FROM sessions WHERE key = ? AND expires > ?", (key, self.clock())
         ).fetchone()
-        return Session.loads(row[0]) if row else None
+        return Session.loads(row[0]) if row else None  # CorruptSession for a bad record
 
     async def save(self, key: str, session: Session) -> None:
         self._db.execute(
@@ -217,13 +339,16 @@ class SQLiteStore(SessionStore):
     async def stats(self) -> StoreStats:
         now = self.clock()
         rows = self._db.execute("SELECT data FROM sessions WHERE expires > ?", (now,)).fetchall()
-        return _stats(self.backend, [Session.loads(r[0]).created for r in rows], now)
+        created = [created_of(r[0]) for r in rows]
+        return _stats(self.backend, [c for c in created if c is not None], now)
 
-    async def health(self) -> bool:
+    async def probe(self) -> bool:
+        """The table answers and the file, and its folder, may be written (cheap: no scan of the table)."""
         try:
-            return bool(self._db.execute("PRAGMA quick_check").fetchone()[0] == "ok")
+            self._db.execute("SELECT 1 FROM sessions LIMIT 1").fetchall()
         except sqlite3.Error:
             return False
+        return all(os.access(p, os.W_OK) for p in (self.path, self.path.parent))
 
     async def close(self) -> None:
         self._db.close()
@@ -248,4 +373,4 @@ def open_store(url: str | None, *, ttl: float = DEFAULT_TTL, clock: Clock = time
         from bot.store_redis import RedisStore
 
         return RedisStore(url, ttl, clock)
-    raise ValueError(f"YPSI_STORE must start with sqlite://, redis:// or memory://, not {url.split(':')[0]!r}")
+    raise StoreStartError(f"YPSI_STORE must start with sqlite://, redis:// or memory://, not {url.split(':')[0]!r}")

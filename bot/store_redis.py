@@ -33,8 +33,8 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError
 
 from bot.logs import log
-from bot.session import Session
-from bot.store import DEFAULT_TTL, Clock, SessionStore, StoreStats, _KeyLocks, _stats
+from bot.session import CorruptSession, Session
+from bot.store import DEFAULT_TTL, Clock, SessionStore, StoreStats, _KeyLocks, _stats, created_of
 
 # KEYS[1] lock key; ARGV[1] token; ARGV[2] lease in ms. 1 if we hold the lock now (also on a retried call).
 _ACQUIRE = """
@@ -113,16 +113,11 @@ class RedisStore(SessionStore):
             return None
         parsed = self._parse(raw)
         if parsed is None:
-            log("store_bad_value", WARNING, backend=self.backend, conv=key[:12])
-            return None
+            raise CorruptSession("no expiry")
         expires, body = parsed
         if expires <= self.clock():
             return None
-        try:
-            return Session.loads(body)
-        except (ValueError, TypeError):
-            log("store_bad_value", WARNING, backend=self.backend, conv=key[:12])
-            return None
+        return Session.loads(body)  # CorruptSession for a bad record
 
     async def save(self, key: str, session: Session) -> None:
         expires = self.clock() + self.ttl
@@ -202,8 +197,9 @@ class RedisStore(SessionStore):
                 parsed = self._parse(raw) if raw is not None else None
                 if parsed is None or parsed[0] <= now:
                     continue
-                with contextlib.suppress(ValueError, TypeError):
-                    created.append(Session.loads(parsed[1]).created)
+                started = created_of(parsed[1])
+                if started is not None:
+                    created.append(started)
             batch.clear()
 
         async for name in self._redis.scan_iter(match=f"{self.namespace}:s:*", count=self.SCAN_BATCH):
@@ -214,7 +210,7 @@ class RedisStore(SessionStore):
             await flush()
         return _stats(self.backend, created, now)
 
-    async def health(self) -> bool:
+    async def probe(self) -> bool:
         try:
             return bool(await cast("Any", self._redis.ping()))
         except (RedisError, OSError):

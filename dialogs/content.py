@@ -255,6 +255,38 @@ class Safety(_Strict):
     contacts: list[Id]
 
 
+class CrisisKind(_Strict):
+    """What follows the crisis card for one kind of crisis: the specific next step, and extra contacts."""
+
+    title: str
+    next_step: str
+    contacts: list[Id] = Field(default_factory=list)
+
+
+class Prefill(_Strict):
+    """Answers a practitioner's own description suggests, by question id → choice id, shown for confirmation."""
+
+    adult: dict[Id, Id] = Field(default_factory=dict)
+    coercion: dict[Id, Id] = Field(default_factory=dict)
+    under_13: dict[Id, Id] = Field(default_factory=dict)
+    age_13_to_17: dict[Id, Id] = Field(default_factory=dict)
+
+
+class Language(_Strict):
+    """``content/language/hints.yaml``: what words in a message say about who is asking, where, and the facts
+    of an incident. Patterns are regular expressions over folded text (see ``bot/language.py``)."""
+
+    crisis_kinds: dict[Id, CrisisKind]
+    audience: dict[Who, list[str]]
+    places: dict[Id, list[str]] = Field(default_factory=dict)  # area id → towns and districts named
+    adult: list[str] = Field(default_factory=list)
+    coercion: list[str] = Field(default_factory=list)
+    incident: list[str] = Field(default_factory=list)  # words that make a practitioner's message an incident
+    ages: list[str] = Field(default_factory=list)  # patterns with one group: an age in years
+    year_groups: list[str] = Field(default_factory=list)  # patterns with one group: an English school year
+    prefill: Prefill = Field(default_factory=Prefill)
+
+
 class BankHolidays(_Strict):
     """England's bank holidays for a span of years (``content/bank_holidays.yaml``)."""
 
@@ -312,6 +344,8 @@ class Content:
     version: str  # meta.version plus a short hash of the files, so any edit changes it
     files: dict[str, str] = field(default_factory=dict)  # object kind:id → file it came from
     synonyms: dict[str, list[str]] = field(default_factory=dict)  # answer id → words typed for it
+    language: Language | None = None  # content/language/hints.yaml
+    root: Path | None = None  # the folder it was loaded from (the crisis model's weights live there too)
 
     def contacts_for(self, area: str) -> dict[str, Contact]:
         """The contacts visible in an area: the national pack plus the area's own.
@@ -585,12 +619,18 @@ def _load(root: Path | None) -> tuple[Content | None, list[Problem]]:
     for pack in areas.values():
         sources.update({s.id: s for s in pack.sources})
 
+    language = _build(Language, read(root / "language" / "hints.yaml"), "content/language/hints.yaml", problems)
+    model_meta = root / "language" / "model.yaml"
+    if model_meta.exists():  # the crisis model's weights: any retraining changes the content version
+        read(model_meta)
+
     if "national" not in areas:
         problems.append(Problem("content/areas", "national.yaml", "the national pack is required"))
     if meta is None or safety is None or problems:
         return None, problems
     version = f"{meta.version}+{digest.hexdigest()[:8]}"
     return (
-        Content(meta, areas, flows, topics, intents, safety, messages, sources, version, files, synonyms),
+        Content(meta, areas, flows, topics, intents, safety, messages, sources, version, files, synonyms,
+                language, root),
         problems,
     )

@@ -13,7 +13,7 @@ from dialogs.content import Content, Flow, Problem
 RESERVED_CHOICE_IDS = {"trigger", "state", "may_trigger"}
 STALE_AFTER_DAYS = 365
 _TARGET = re.compile(r"^(contact|topic|flow|command):([a-z0-9_]+)(?::([a-z0-9_]+))?$")
-COMMANDS = {"contacts", "urgent", "help", "restart", "back", "forget", "start", "exit"}
+COMMANDS = {"contacts", "urgent", "help", "restart", "back", "forget", "start", "exit", "triage"}
 
 
 def lint_content(content: Content, *, today: dt.date | None = None) -> list[Problem]:

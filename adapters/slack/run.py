@@ -113,7 +113,7 @@ async def serve(
         client = make_client(tokens.bot, settings.slack_api_url, session=session)
         await _check_bot_token(client)
         bot = SlackBot(
-            Service(Assistant(content, secret), store, secret),
+            Service(Assistant(content, secret), store, secret, limiter=settings.rate_limiter()),
             client=client,
             signing_secret=tokens.signing_secret,
             default_area=settings.ypsi_default_area,

@@ -7,11 +7,18 @@ only look at which kind of attachment a message has, the message is deleted, and
 with its imagery warning. In groups and channels the bot runs no conversation at all: a command or a
 mention gets one fixed sentence with a link to a private chat.
 
+Delivery: each reply message of an update is numbered, and the numbers already sent are remembered per
+update (in memory, bounded), so nothing is sent twice for one update. A ``sendMessage`` that may have
+reached Telegram (a read timeout) is not repeated. One that still fails after the in-turn retries goes to
+the :class:`~adapters.telegram.outbox.Outbox`, which retries it later in the background; while a chat has
+replies waiting there, its new replies queue behind them.
+
 Nothing here logs message text, raw user or chat ids, or the token: only event names and hashed keys.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
@@ -30,7 +37,7 @@ from telegram import (
     MessageEntity,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -39,11 +46,20 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
+from adapters.telegram.intake import ScreenedBot, scrub_library_logs
 from adapters.telegram.ordering import PerChatUpdateProcessor
+from adapters.telegram.outbox import Outbox, Outcome, Pending
 from adapters.telegram.render import Piece, render
-from adapters.telegram.retry import RetryPolicy, with_retry
+from adapters.telegram.retry import (
+    SEND_TIMEOUTS,
+    RetryPolicy,
+    Timeouts,
+    maybe_delivered,
+    retry_after_seconds,
+    with_retry,
+)
 from bot import render as neutral
 from bot.assistant import Defaults
 from bot.logs import log, log_error
@@ -69,6 +85,7 @@ GROUP_DEEP_LINK = "private"
 #: empties the in-memory list) still clears the recent conversation. Telegram skips ids it can't delete.
 QUICK_EXIT_SWEEP = 100
 _DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
+MAX_URGENT_SCAN = 4096  # a Telegram message is at most 4,096 characters
 
 # Media kinds by filter, checked in order (an animation also carries a document). The filters only test
 # which attachment field is present; no file object is ever touched and nothing is ever downloaded.
@@ -135,6 +152,50 @@ class _SeenUpdates:
         return True
 
 
+class SentLedger:
+    """Which reply messages of each update were sent (or may have been): update id → their numbers.
+
+    Bounded (the least recent updates are forgotten first); in memory, ids and counters only.
+    """
+
+    def __init__(self, size: int = 10_000):
+        self.size = size
+        self._sent: OrderedDict[int, set[int]] = OrderedDict()
+        self._claimed: OrderedDict[int, None] = OrderedDict()
+
+    def claim(self, update_id: int) -> bool:
+        """``True`` the first time an update's turn is taken; ``False`` for a redelivery of it."""
+        if update_id in self._claimed:
+            return False
+        self._claimed[update_id] = None
+        while len(self._claimed) > self.size:
+            self._claimed.popitem(last=False)
+        return True
+
+    def done(self, update_id: int, n: int) -> bool:
+        return n in self._sent.get(update_id, ())
+
+    def mark(self, update_id: int, n: int) -> None:
+        sent = self._sent.get(update_id)
+        if sent is None:
+            sent = self._sent[update_id] = set()
+            while len(self._sent) > self.size:
+                self._sent.popitem(last=False)
+        sent.add(n)
+
+
+@dataclass(frozen=True)
+class _Message:
+    """One reply message of one update, numbered ``n`` within that update's replies."""
+
+    bot: Bot
+    chat_id: int
+    piece: Piece
+    update_id: int
+    n: int
+    key: str | None  # the hashed conversation key, to remember the sent id for quick exit
+
+
 @dataclass
 class TelegramAdapter:
     """Handlers for one bot. ``install`` adds them to an Application; ``post_init`` sets the commands."""
@@ -143,7 +204,15 @@ class TelegramAdapter:
     defaults: Defaults = field(default_factory=Defaults)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     recent: RecentMessages = field(default_factory=RecentMessages)
+    outbox: Outbox = field(default_factory=Outbox)
+    ledger: SentLedger = field(default_factory=SentLedger)
+    #: Per-call client timeouts for sends and edits (PTB's 5 s default doubled slow sends).
+    timeouts: Timeouts = SEND_TIMEOUTS
     _seen: _SeenUpdates = field(default_factory=_SeenUpdates)
+
+    def __post_init__(self) -> None:
+        if self.outbox.sender is None:
+            self.outbox.sender = self._send_queued
 
     def text(self, key: str, **values: str) -> str:
         return self.service.assistant.content.text(key, **values)
@@ -163,12 +232,23 @@ class TelegramAdapter:
         app.add_error_handler(self.on_error)
 
     async def post_init(self, app: TelegramApp) -> None:
-        """Register the "/" menu. A failure is logged, not fatal: typed commands work regardless."""
+        """Start the outbox; register the "/" menu (a failure is logged, not fatal: typed commands work)."""
+        await self.outbox.start()
         commands = [BotCommand(name, self.text(f"telegram_cmd_{name}")) for name in COMMANDS]
         try:
             await self._call("setMyCommands", lambda: app.bot.set_my_commands(commands))
         except TelegramError as exc:
             log_error("telegram_set_commands_failed", exc)
+
+    def urgent(self, update: object) -> bool:
+        """Whether an update carries words of danger (it then passes a full chat backlog)."""
+        message = update.effective_message if isinstance(update, Update) else None
+        text = (message.text or message.caption or "") if isinstance(message, Message) else ""
+        return bool(text) and self.service.assistant.crisis.is_crisis(text[:MAX_URGENT_SCAN])
+
+    async def post_stop(self, app: TelegramApp) -> None:
+        """Stop the outbox (what is still waiting is logged as a count)."""
+        await self.outbox.stop()
 
     # ----------------------------------------------------------------------------------- handlers
 
@@ -221,7 +301,7 @@ class TelegramAdapter:
         inbound = Inbound("action", action=query.data or "")
         handled = await self._handle(context.bot, update, ref, inbound)
         if handled is not None:
-            await self._deliver(context.bot, menu.chat.id, handled, current_id=menu.message_id, menu=menu)
+            await self._deliver(context.bot, update, menu.chat.id, handled, current_id=menu.message_id, menu=menu)
 
     async def on_public(self, update: Update, context: Context) -> None:
         """Groups and channels: no conversation here, ever; once per command or mention, a private link."""
@@ -236,7 +316,8 @@ class TelegramAdapter:
         piece = Piece(self.text("group_refusal", link=link), markup=InlineKeyboardMarkup([[button]]))
         log("telegram_group_refusal", chat_type=message.chat.type)
         try:
-            await self._call("sendMessage", lambda: self._send_piece(bot, message.chat_id, piece))
+            msg = _Message(bot, message.chat_id, piece, update.update_id, 0, None)
+            await self._call("sendMessage", partial(self._send_piece, msg), idempotent=False)
         except TelegramError as exc:  # e.g. not allowed to post in this group or channel
             log_error("telegram_send_failed", exc, where="group")
 
@@ -250,15 +331,22 @@ class TelegramAdapter:
         return ConversationRef(PLATFORM, str(bot.id), str(chat_id), str(user_id))
 
     async def _handle(self, bot: Bot, update: Update, ref: ConversationRef, inbound: Inbound) -> Handled | None:
-        """The service's turn; if it fails (say the store is down), an apology instead of silence."""
+        """The service's turn; if it fails (say the store is down), an apology instead of silence.
+
+        An update this process has already taken a turn for (Telegram delivering it again, however long
+        after) runs no second turn: the service's own dedupe remembers only the last few per conversation.
+        """
+        if not self.ledger.claim(update.update_id):
+            log("telegram_duplicate_update")
+            return Handled(None, self.service.key(ref), duplicate=True)
         try:
             return await self.service.handle(ref, inbound, event_id=str(update.update_id), defaults=self.defaults)
         except Exception as exc:
             log_error("telegram_turn_failed", exc, kind=inbound.kind)
-            try:
-                await self._send(bot, int(ref.chat), self.service.assistant.sorry())
-            except TelegramError as send_exc:
-                log_error("telegram_send_failed", send_exc)
+            sorry = self.service.assistant.sorry()
+            with contextlib.suppress(Forbidden):
+                # numbered apart (-1), so a later successful turn of this update is still sent in full
+                await self._send(bot, int(ref.chat), sorry, update_id=update.update_id, first=-1, key=None)
             return None
 
     async def _message_turn(
@@ -285,64 +373,138 @@ class TelegramAdapter:
                 replace(o, text=neutral.paragraphs(o.text, note)) if o.kind == "warning" else o
                 for o in handled.reply.replies
             ]
-        await self._deliver(context.bot, message.chat_id, handled, current_id=message.message_id)
+        await self._deliver(context.bot, update, message.chat_id, handled, current_id=message.message_id)
 
     async def _deliver(
         self,
         bot: Bot,
+        update: Update,
         chat_id: int,
         handled: Handled,
         *,
         current_id: int,
         menu: MaybeInaccessibleMessage | None = None,
     ) -> None:
-        """Send a turn's replies: edit the pressed menu where asked, quick exit, forget."""
+        """Send a turn's replies: edit the pressed menu where asked, quick exit, forget.
+
+        Reply messages are numbered within the update; a number already sent for this update is not sent
+        again (see :class:`SentLedger`). While the chat has replies waiting in the outbox, these queue
+        behind them, and an edit becomes a new message (the old menu may be out of date by then).
+        """
         reply = handled.reply
         if handled.duplicate or reply is None:
             return
         key = handled.key
+        if reply.session is None:  # quick exit or forget: nothing still waiting should arrive later
+            self.outbox.discard(chat_id)
         if reply.delete_conversation:
             sweep = range(max(1, current_id - QUICK_EXIT_SWEEP), current_id + 1)
             await self._delete_many(bot, chat_id, self.recent.pop(key), sweep)
         elif reply.session is None:
             self.recent.pop(key)
-        track = reply.session is not None
+        tracked = key if reply.session is not None else None
+        n = 0
         try:
             for out in reply.replies:
-                if out.replace_menu and menu is not None:
-                    edited = await self._edit(bot, menu, out)
+                if out.replace_menu and menu is not None and not self.outbox.has(chat_id):
+                    edited = await self._edit(bot, menu, out, update_id=update.update_id, key=tracked)
                     menu = None  # only the first replacing reply edits; any others are new messages
-                    if edited is not None:
-                        if track:
-                            self.recent.add(key, *edited)
+                    if edited:
+                        n += len(render(out))
                         continue
-                sent = await self._send(bot, chat_id, out)
-                if track:
-                    self.recent.add(key, *sent)
+                n = await self._send(bot, chat_id, out, update_id=update.update_id, first=n, key=tracked)
         except Forbidden as exc:  # the user blocked the bot: nothing more to do
             log_error("telegram_send_failed", exc, conv=key[:12])
 
-    async def _send(self, bot: Bot, chat_id: int, out: Outbound) -> list[int]:
-        ids: list[int] = []
+    async def _send(
+        self, bot: Bot, chat_id: int, out: Outbound, *, update_id: int, first: int, key: str | None
+    ) -> int:
+        """Send ``out`` as messages numbered from ``first``; returns the next number."""
+        crisis = out.kind == "crisis"
+        n = first
         for piece in render(out):
-            sent = await self._call("sendMessage", partial(self._send_piece, bot, chat_id, piece))
-            ids.append(sent.message_id)
-        return ids
+            await self._post(_Message(bot, chat_id, piece, update_id, n, key), crisis=crisis)
+            n += 1
+        return n
 
-    async def _send_piece(self, bot: Bot, chat_id: int, piece: Piece) -> Message:
-        return await bot.send_message(
-            chat_id,
+    async def _post(self, msg: _Message, *, crisis: bool = False) -> None:
+        """Send one reply message now, or queue it: never twice, never dropped without a log line."""
+        if self.ledger.done(msg.update_id, msg.n):
+            log("telegram_send_skipped_already_sent")
+            return
+        if self.outbox.has(msg.chat_id):
+            self.outbox.put(msg.chat_id, msg, crisis=crisis)
+            return
+        try:
+            sent = await self._call("sendMessage", partial(self._send_piece, msg), idempotent=False)
+        except (Forbidden, InvalidToken):
+            raise
+        except BadRequest as exc:  # the same request would fail the same way
+            self.ledger.mark(msg.update_id, msg.n)
+            log_error("telegram_send_failed", exc)
+            return
+        except TelegramError as exc:
+            if maybe_delivered(exc):
+                self.ledger.mark(msg.update_id, msg.n)
+                log_error("telegram_send_unconfirmed", exc, crisis=crisis)
+                return
+            log_error("telegram_send_deferred", exc, crisis=crisis)
+            delay = retry_after_seconds(exc) if isinstance(exc, RetryAfter) else None
+            self.outbox.put(msg.chat_id, msg, crisis=crisis, delay=delay)
+            return
+        self._sent(msg, sent)
+
+    def _sent(self, msg: _Message, sent: Message) -> None:
+        self.ledger.mark(msg.update_id, msg.n)
+        if msg.key is not None:
+            self.recent.add(msg.key, sent.message_id)
+
+    async def _send_queued(self, item: Pending) -> tuple[Outcome, float | None]:
+        """The outbox's sender: one attempt, classified (sent, drop, or retry and when)."""
+        msg: _Message = item.payload
+        if self.ledger.done(msg.update_id, msg.n):
+            return "drop", None
+        try:
+            sent = await self._send_piece(msg)
+        except RetryAfter as exc:
+            return "retry", retry_after_seconds(exc)
+        except (BadRequest, Forbidden, InvalidToken) as exc:
+            log_error("telegram_outbox_undeliverable", exc)
+            return "drop", None
+        except TelegramError as exc:
+            if maybe_delivered(exc):
+                self.ledger.mark(msg.update_id, msg.n)
+                log_error("telegram_send_unconfirmed", exc, crisis=item.crisis)
+                return "drop", None
+            return "retry", None
+        self._sent(msg, sent)
+        return "sent", None
+
+    async def _send_piece(self, msg: _Message) -> Message:
+        piece = msg.piece
+        return await msg.bot.send_message(
+            msg.chat_id,
             piece.text,
             entities=piece.entities or None,
             reply_markup=piece.markup,
             link_preview_options=_NO_PREVIEW,
+            read_timeout=self.timeouts.read,
+            write_timeout=self.timeouts.write,
+            connect_timeout=self.timeouts.connect,
+            pool_timeout=self.timeouts.pool,
         )
 
-    async def _edit(self, bot: Bot, menu: MaybeInaccessibleMessage, out: Outbound) -> list[int] | None:
-        """Edit the pressed menu to show ``out``; ``None`` if Telegram refused (too old, not modified...)."""
+    async def _edit(
+        self, bot: Bot, menu: MaybeInaccessibleMessage, out: Outbound, *, update_id: int, key: str | None
+    ) -> bool:
+        """Edit the pressed menu to show ``out`` (message 0 of this update); ``False`` if that failed.
+
+        Editing is idempotent, so it is retried like any call; if Telegram refuses (too old, not modified)
+        or stays unreachable, the caller sends ``out`` as new messages instead (those may be queued).
+        """
         pieces = render(out)
-        if not pieces:
-            return []
+        if not pieces or self.ledger.done(update_id, 0):
+            return bool(pieces)
         first = pieces[0]
         try:
             await self._call(
@@ -354,19 +516,30 @@ class TelegramAdapter:
                     entities=first.entities or None,
                     reply_markup=first.markup,
                     link_preview_options=_NO_PREVIEW,
+                    read_timeout=self.timeouts.read,
+            write_timeout=self.timeouts.write,
+            connect_timeout=self.timeouts.connect,
+            pool_timeout=self.timeouts.pool,
                 ),
             )
         except BadRequest:
             log("telegram_edit_fallback")
-            return None
-        ids = [int(menu.message_id)]
-        for piece in pieces[1:]:
-            sent = await self._call("sendMessage", partial(self._send_piece, bot, menu.chat.id, piece))
-            ids.append(sent.message_id)
-        return ids
+            return False
+        except (Forbidden, InvalidToken):
+            raise
+        except TelegramError as exc:
+            log_error("telegram_edit_failed", exc)
+            return False
+        self.ledger.mark(update_id, 0)
+        if key is not None:
+            self.recent.add(key, int(menu.message_id))
+        crisis = out.kind == "crisis"
+        for n, piece in enumerate(pieces[1:], start=1):
+            await self._post(_Message(bot, menu.chat.id, piece, update_id, n, key), crisis=crisis)
+        return True
 
-    async def _call(self, method: str, call: Callable[[], Awaitable[T]]) -> T:
-        return await with_retry(call, self.retry, method)
+    async def _call(self, method: str, call: Callable[[], Awaitable[T]], *, idempotent: bool = True) -> T:
+        return await with_retry(call, self.retry, method, idempotent=idempotent)
 
     async def _answer(self, query: CallbackQuery) -> None:
         try:
@@ -432,25 +605,40 @@ def build_application(
 ) -> TelegramApp:
     """A PTB Application with this adapter's handlers; updates ordered per chat, concurrent across chats.
 
-    Webhook mode (``polling=False``) has no Updater: the webhook server feeds ``update_queue``.
+    The bot is a :class:`~adapters.telegram.intake.ScreenedBot` (poison updates are skipped, not fetched
+    for ever), with client timeouts long enough for a slow Telegram. Webhook mode (``polling=False``) has
+    no Updater: the webhook server feeds ``update_queue``.
     """
+    t = SEND_TIMEOUTS
+    if request is None:
+        request = HTTPXRequest(
+            connection_pool_size=max_concurrent_updates,
+            connect_timeout=t.connect,
+            read_timeout=t.read,
+            write_timeout=t.write,
+            pool_timeout=t.pool,
+        )
+    bot: ExtBot[None] = ScreenedBot(
+        token,
+        base_url=base_url,
+        base_file_url=file_url_for(base_url),
+        request=request,
+        get_updates_request=get_updates_request or HTTPXRequest(connection_pool_size=1),
+    )
+    processor = PerChatUpdateProcessor(max_concurrent_updates, keep=adapter.urgent)
     builder = (
         Application.builder()
-        .token(token)
-        .base_url(base_url)
-        .base_file_url(file_url_for(base_url))
-        .concurrent_updates(PerChatUpdateProcessor(max_concurrent_updates))
+        .bot(bot)
+        .concurrent_updates(processor)
         .job_queue(None)
         .post_init(adapter.post_init)
+        .post_stop(adapter.post_stop)
     )
-    if request is not None:
-        builder = builder.request(request)
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
     if not polling:
         builder = builder.updater(None)
     app = builder.build()
     adapter.install(app)
+    scrub_library_logs()  # PTB logs raw updates (at CRITICAL, on a parse error): arguments are dropped
     return app
 
 

@@ -93,6 +93,9 @@ def run_telegram(
 
     setup_logging(settings.ypsi_log_level)
     redact_in_logs(token, webhook_token or "")
+    from adapters.telegram.intake import install_handler_scrub
+
+    install_handler_scrub()  # python-telegram-bot's records lose their arguments (raw updates) and tracebacks
     try:
         content = load_content()
     except ContentError as exc:
@@ -105,7 +108,9 @@ def run_telegram(
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
     webhook = WebhookConfig(webhook_url, webhook_token, listen, port) if webhook_url and webhook_token else None
-    adapter = TelegramAdapter(Service(Assistant(content, secret), store, secret), defaults=defaults)
+    adapter = TelegramAdapter(
+        Service(Assistant(content, secret), store, secret, limiter=settings.rate_limiter()), defaults=defaults
+    )
     app = build_application(token, adapter, base_url=settings.telegram_base_url, polling=webhook is None)
     try:
         asyncio.run(serve(app, store, webhook))

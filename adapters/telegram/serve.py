@@ -66,6 +66,8 @@ async def running(
             await server.stop()
         if app.running:
             await app.stop()
+        if app.post_stop is not None:
+            await app.post_stop(app)
         await app.shutdown()
         log("telegram_stopped")
 

@@ -4,6 +4,10 @@ PTB's built-in (tornado) webhook server checks the secret token but offers no wa
 so this one does both: ``POST <path of the webhook URL>`` accepts an update only with the right
 ``X-Telegram-Bot-Api-Secret-Token`` header (otherwise 403) and queues it for the Application, which
 orders it per chat like a polled update; ``GET /healthz`` reports the store's health (200 or 503).
+
+A body that is not a JSON object with an ``update_id`` gets 400. An update PTB cannot read (the poison
+updates of :mod:`adapters.telegram.intake`) gets 200, so Telegram does not deliver it again and again,
+and is skipped; only its ``update_id`` and type are logged, never the body.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from telegram import Update
 
+from adapters.telegram.intake import read_update
 from bot.logs import log, log_error
 from bot.store import SessionStore
 
@@ -75,13 +79,14 @@ class WebhookServer:
             return web.Response(status=503)  # Telegram will deliver it again
         try:
             data = await request.json()
-            if not isinstance(data, dict):
-                raise ValueError("an update is a JSON object")
-            update = Update.de_json(data, self.app.bot)
-        except Exception as exc:  # malformed JSON or not an update: the sender's problem
+        except Exception as exc:  # malformed JSON, a wrong encoding, a body too large: the sender's problem
             log_error("telegram_webhook_bad_update", exc)
             return web.Response(status=400)
-        await self.app.update_queue.put(update)
+        update = read_update(data, self.app.bot)
+        if update is None:  # not an update at all (logged by read_update, by type only)
+            return web.Response(status=400)
+        if update.to_dict() != {"update_id": update.update_id}:  # a poison update is confirmed, not queued
+            await self.app.update_queue.put(update)
         return web.Response(status=200)
 
     async def _health(self, request: web.Request) -> web.Response:

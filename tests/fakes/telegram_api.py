@@ -41,7 +41,9 @@ The test-side API, in short:
 * waiting: ``await wait_for(target, count, chat_id=..., since=...)`` in the fake's loop,
   ``wait_for_sync(...)`` from any other thread.
 * faults: ``fail_next(method, 429, retry_after=1, times=N)``, ``fail_next(method, 502)``,
-  ``make_undeletable(*message_ids, chat_id=...)``.
+  ``make_undeletable(*message_ids, chat_id=...)``; ``hold_next(method)`` carries out the next call
+  (it is recorded) but holds its answer until the returned event is set: a slow Telegram, without a
+  clock (the client's read timeout may expire meanwhile).
 * speed: ``ptb_request()`` builds a PTB request object that skips reloading the CA bundle
   (~70 ms per ``Bot``); pass it as ``request=``/``get_updates_request=``.
 
@@ -377,6 +379,7 @@ class FakeTelegram:
         self._ids = itertools.count(1)  # callback query ids and file ids
         # other state
         self._faults: dict[str, deque[_Fault]] = {}
+        self._holds: dict[str, deque[asyncio.Event]] = {}
         self._webhook = _Webhook()
         self._commands: dict[str, list[JSONDict]] = {}
         self._handlers: dict[str, Callable[[JSONDict], object]] = {
@@ -700,6 +703,17 @@ class FakeTelegram:
         with self._lock:
             self._faults.setdefault(key, deque()).append(_Fault(status, retry_after, description, times))
 
+    def hold_next(self, method: str) -> asyncio.Event:
+        """Carry out the next call of ``method`` but answer only once the returned event is set.
+
+        Use in the fake's loop (in-process tests). If the client gives up meanwhile (a read timeout),
+        the call has still happened, as with a slow Telegram.
+        """
+        release = asyncio.Event()
+        with self._lock:
+            self._holds.setdefault(method.lower(), deque()).append(release)
+        return release
+
     def make_undeletable(self, *message_ids: int, chat_id: ChatKey | None = None) -> None:
         """Make ``deleteMessage`` answer 400 "message can't be deleted" for these ids (in any chat
         unless ``chat_id`` is given)."""
@@ -750,6 +764,11 @@ class FakeTelegram:
             self._record(method, params, token, error.status)
             return error.response()
         self._record(method, params, token, 200)
+        holds = self._holds.get(method.lower())
+        if holds:
+            with self._lock:
+                release = holds.popleft()
+            await release.wait()  # cancelled (handler_cancellation) if the client hangs up first
         return _ok(result)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:

@@ -21,7 +21,8 @@ FOR_EVERYONE = [
     "help", "didnt_catch", "did_you_mean", "menu_expired", "forged_button", "unknown_command", "content_changed",
     "forgotten", "quick_exit", "crisis_title", "crisis", "crisis_after", "media_title", "media_warning",
     "contacts_heading", "no_contacts_found", "sorry", "group_refusal", "too_long", "at_outcome", "nav_back",
-    "nav_restart", "nav_contacts", "nav_urgent", "nav_help", "nav_explain", "nav_continue",
+    "nav_restart", "nav_contacts", "nav_urgent", "nav_help", "nav_explain", "nav_continue", "store_down",
+    "session_reset", "rate_limited",
 ]  # fmt: skip
 _MARKER = re.compile(r"^(?:[-*•]|\d+\.)\s+")
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")

@@ -155,6 +155,8 @@ def test_when_unsure_the_bot_says_so_and_keeps_the_step(assistant: Assistant, co
     node = session.node
     reply = assistant.handle(session, Inbound("text", text="is it my fault"), NOW, Defaults(who="parent"))
     assert reply.event == "unrecognised"
-    assert reply.replies[0].text == content.text("didnt_catch")
+    assert reply.replies[0].text == content.text("didnt_catch_parent")
+    assert "0808 800 5000" in reply.replies[0].text and "999" in reply.replies[0].text  # never a dead end
+    assert [o.label for o in reply.replies[0].options] == [content.text("nav_talk_now")]
     assert reply.replies[-1].kind == "menu"
     assert reply.session is not None and reply.session.node == node

@@ -36,7 +36,7 @@ from tests.fakes.slack_api import (
 SIGNING_SECRET = "test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test-bot-token-0123456789"
 APP_TOKEN = "xapp-1-test-app-token-0123456789"
-YPSI_SECRET = "test-deployment-secret"
+YPSI_SECRET = "test-deployment-secret-0123456789abcdef"
 USER = "U0PRACTITIONER"
 TEAM = DEFAULT_TEAM_ID
 DM = dm_channel_id(USER)

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis
-from test_store_support import SECRET, FakeClock, StoreFactory
+from test_store_support import SECRET, FakeClock, RedisServer, StoreFactory, start_redis
 
 from bot.assistant import Assistant
 from bot.store import MemoryStore, SessionStore, SQLiteStore
@@ -25,47 +22,6 @@ from bot.store_redis import RedisStore
 from dialogs.content import Content, load_content
 
 STORE_KINDS = ("memory", "sqlite", "redis")
-
-
-@dataclass
-class RedisServer:
-    port: int
-    process: subprocess.Popen[str]
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, db=0)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _start_redis(binary: str, workdir: Path) -> RedisServer:
-    """Start redis-server in the foreground and read its log until it accepts connections."""
-    for _ in range(5):  # the free port may be taken between choosing and binding it: try another
-        port = _free_port()
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(workdir), "--daemonize", "no", "--loglevel", "notice", "--logfile", ""],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=workdir,
-        )
-        assert proc.stdout is not None
-        log: list[str] = []
-        for line in proc.stdout:
-            log.append(line)
-            if "Ready to accept connections" in line:
-                return RedisServer(port, proc)
-        proc.wait()
-        if not any("Address already in use" in line for line in log):
-            raise RuntimeError("redis-server did not start:\n" + "".join(log[-20:]))
-    raise RuntimeError("redis-server found no free port")
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +33,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
         if os.environ.get("CI"):
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    server = _start_redis(binary, tmp_path_factory.mktemp("redis"))
+    server = start_redis(binary, tmp_path_factory.mktemp("redis"))
     try:
         yield server
     finally:

@@ -239,3 +239,33 @@ async def test_slack_practitioner_defaults_are_kept_per_conversation(
     session = await store.load(handled.key)
     assert session is not None
     assert (session.who, session.area, session.flow) == ("practitioner", "leeds", "ukcis")
+
+
+async def test_bytes_per_conversation_at_worst(
+    make_store: StoreFactory, assistant: Assistant, clock: FakeClock
+) -> None:
+    """The largest record the bot can write: the longest ids and answer path in the content, and the most
+    event ids it remembers (SEEN_LIMIT, with ages up to a day)."""
+    from bot.session import SEEN_LIMIT, SEEN_WINDOW
+
+    content = assistant.content
+    store = make_store()
+    longest_path = max(
+        ((q.id, max((c.id for c in q.choices), key=len)) for f in content.flows.values() for q in f.questions),
+        key=lambda answer: len(answer[0]) + len(answer[1]),
+    )
+    answers = [longest_path] * max(len(f.questions) for f in content.flows.values())
+    session = Session(
+        who="young_person", area=max(content.areas, key=len), flow=max(content.flows, key=len),
+        node=max((n for f in content.flows.values() for n in [*(q.id for q in f.questions),
+                  *(o.id for o in f.outcomes)]), key=len),
+        answers=answers, version=content.version, created=clock.now, updated=clock.now,
+    )
+    for n in range(SEEN_LIMIT):  # spread over the day, so every age is five digits
+        session.mark_seen(f"{10**12 + n}", clock.now - SEEN_WINDOW + 3600 + n)
+    key = "f" * 32
+    await store.save(key, session)
+    assert (await store.load(key)) == session
+    size = record_size(store, key)
+    print(f"\n{store.backend}: {size} bytes for one conversation at worst")
+    assert size <= 1536

@@ -90,19 +90,20 @@ async def test_no_reply_is_handed_out_before_the_state_is_saved(assistant: Assis
     assert handled.reply is not None and await store.load(handled.key) is not None
 
 
-async def test_a_failed_save_gives_no_reply_and_keeps_the_previous_turn(assistant: Assistant) -> None:
+async def test_a_failed_save_says_so_and_keeps_the_previous_turn(assistant: Assistant, content: Content) -> None:
     store = GatedSave()
     store.may_save.set()
     service = Service(assistant, store, SECRET)
     first = await service.handle(REF, Inbound("command", command="start"), event_id="Ev1")
     before = await store.load(first.key)
     store.fail = True
-    with pytest.raises(OSError):  # the adapter sends nothing; the platform will deliver the turn again
-        await service.handle(REF, Inbound("command", command="triage"), event_id="Ev2")
+    failed = await service.handle(REF, Inbound("command", command="triage"), event_id="Ev2")
+    assert failed.fault == "store" and failed.reply is not None  # handle() does not raise: every adapter replies
+    assert [r.text for r in failed.reply.replies] == [content.text("store_down")]
     assert await store.load(first.key) == before
     store.fail = False
     again = await service.handle(REF, Inbound("command", command="triage"), event_id="Ev2")
-    assert not again.duplicate and again.reply is not None  # the re-delivery is handled as new
+    assert not again.duplicate and again.reply is not None and again.fault is None  # the retry is handled as new
 
 
 # --------------------------------------------------------------------------------- ypsi-bot store stats

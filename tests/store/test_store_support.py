@@ -4,14 +4,59 @@ what each kind of store holds, for the "nothing else is kept" and size checks.""
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 
 from bot.store import MemoryStore, SessionStore, SQLiteStore
 from bot.store_redis import RedisStore
+
+
+@dataclass
+class RedisServer:
+    port: int
+    process: subprocess.Popen[str]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, db=0)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start_redis(binary: str, workdir: Path) -> RedisServer:
+    """Start redis-server in the foreground and read its log until it accepts connections."""
+    for _ in range(5):  # the free port may be taken between choosing and binding it: try another
+        port = _free_port()
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(workdir), "--daemonize", "no", "--loglevel", "notice", "--logfile", ""],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=workdir,
+        )
+        assert proc.stdout is not None
+        log: list[str] = []
+        for line in proc.stdout:
+            log.append(line)
+            if "Ready to accept connections" in line:
+                return RedisServer(port, proc)
+        proc.wait()
+        if not any("Address already in use" in line for line in log):
+            raise RuntimeError("redis-server did not start:\n" + "".join(log[-20:]))
+    raise RuntimeError("redis-server found no free port")
+
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "store-suite-secret-0123456789abcdef"
@@ -44,7 +89,7 @@ def records(store: SessionStore, key: str) -> dict[str, bytes]:
         return {key: item[0].encode()} if item else {}
     if isinstance(store, SQLiteStore):
         rows = store._db.execute("SELECT key, data FROM sessions WHERE key = ?", (key,)).fetchall()
-        return {r[0]: r[1].encode() for r in rows}
+        return {bytes(r[0]).decode(): bytes(r[1]) for r in rows}  # the store reads text as bytes
     assert isinstance(store, RedisStore)
     with redis_client(store) as client:
         found: dict[str, bytes] = {}

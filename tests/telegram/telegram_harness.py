@@ -1,7 +1,8 @@
 """Fixtures for the Telegram adapter: a fake Bot API and the real PTB Application running against it.
 
 ``bot`` runs the adapter in-process (long polling against :class:`FakeTelegram`), with a retry policy
-whose sleep only records the delay. Every update is marked done by a last-group handler, so a test waits
+whose sleep only records the delay, and an outbox on a :class:`VirtualClock` (its back-off passes at
+once). Every update is marked done by a last-group handler, so a test waits
 for "this update has been handled" instead of sleeping or guessing how many replies to expect.
 """
 
@@ -19,7 +20,8 @@ from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
 from adapters.telegram.app import TelegramAdapter, TelegramApp, build_application
-from adapters.telegram.retry import RetryPolicy
+from adapters.telegram.outbox import Outbox
+from adapters.telegram.retry import RetryPolicy, Timeouts
 from adapters.telegram.serve import running
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
@@ -55,6 +57,22 @@ async def tg(no_proxy: None) -> AsyncIterator[FakeTelegram]:
         yield fake
 
 
+class VirtualClock:
+    """A clock that moves only when slept on: ``sleep(d)`` records ``d``, adds it to ``now``, and yields."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.slept.append(delay)
+        self.now += delay
+        await asyncio.sleep(0)
+
+
 @dataclass
 class Bot:
     """The running adapter, and helpers that speak in taps and words rather than Bot API calls."""
@@ -64,6 +82,7 @@ class Bot:
     adapter: TelegramAdapter
     store: SessionStore
     sleeps: list[float]
+    clock: VirtualClock = field(default_factory=VirtualClock)
     done: Counter[int] = field(default_factory=Counter)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
@@ -87,6 +106,10 @@ class Bot:
         await self.settle(update)
         # answerCallbackQuery names no chat; tests drive one chat at a time, so it belongs to this turn
         return [c for c in self.tg.calls()[since:] if c.chat_id == chat or c.method == "answerCallbackQuery"]
+
+    async def delivered(self, timeout: float = 10.0) -> None:
+        """Wait until the outbox is empty (every deferred reply sent or given up, with a log line)."""
+        await asyncio.wait_for(self.adapter.outbox.wait_empty(), timeout)
 
     # ------------------------------------------------------------------------ user actions
 
@@ -142,26 +165,37 @@ def make_bot(tg: FakeTelegram, content: Content) -> Callable[..., Any]:
     import contextlib
 
     @contextlib.asynccontextmanager
-    async def start(defaults: Defaults | None = None, store: SessionStore | None = None) -> AsyncIterator[Bot]:
+    async def start(
+        defaults: Defaults | None = None,
+        store: SessionStore | None = None,
+        timeouts: Timeouts | None = None,
+        request: Any = None,
+        limiter: Any = None,
+    ) -> AsyncIterator[Bot]:
         store = store or MemoryStore()
         sleeps: list[float] = []
+        clock = VirtualClock()
 
         async def record_sleep(delay: float) -> None:
             sleeps.append(delay)
             await asyncio.sleep(0)  # yield only: the delay is asserted, never waited
 
         retry = RetryPolicy(sleep=record_sleep)
-        adapter = TelegramAdapter(Service(Assistant(content, SECRET), store, SECRET), retry=retry)
+        outbox = Outbox(clock=clock, sleep=clock.sleep)
+        service = Service(Assistant(content, SECRET), store, SECRET, limiter=limiter)
+        adapter = TelegramAdapter(service, retry=retry, outbox=outbox)
         if defaults is not None:
             adapter.defaults = defaults
+        if timeouts is not None:
+            adapter.timeouts = timeouts
         app = build_application(
             TOKEN,
             adapter,
             base_url=tg.base_url,
-            request=ptb_request(connection_pool_size=32),
+            request=request or ptb_request(connection_pool_size=32),
             get_updates_request=ptb_request(),
         )
-        harness = Bot(tg, app, adapter, store, sleeps)
+        harness = Bot(tg, app, adapter, store, sleeps, clock)
         app.add_handler(TypeHandler(Update, harness.mark_done), group=99)
         async with running(app, store, retry=retry):
             yield harness

@@ -51,7 +51,7 @@ def bot_env(tmp_path: Path, tg: FakeTelegram | None = None, **extra: str) -> dic
         PYTHONPATH=str(ROOT),
         XDG_STATE_HOME=str(tmp_path / "state"),
         YPSI_STORE=f"sqlite://{tmp_path / 'state.db'}",
-        YPSI_SECRET="process-test-secret",
+        YPSI_SECRET="process-test-secret-0123456789abcdef",
         TELEGRAM_BOT_TOKEN=TOKEN,
         PTB_TIMEDELTA="true",
     )
@@ -251,3 +251,30 @@ def test_a_token_telegram_rejects_stops_the_start_with_one_sentence(fake: FakeTe
     assert result.returncode == 2
     assert "Telegram did not accept TELEGRAM_BOT_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr and TOKEN not in result.stderr
+
+
+def test_a_poison_update_is_skipped_by_the_process_and_never_logged(
+    fake: FakeTelegram, tmp_path: Path, content: Content
+) -> None:
+    """Issue 11: an update PTB cannot parse stalled every chat and put its text in the log at CRITICAL."""
+    words, name = "zebra-marmalade confession", "Quintessa"
+    env = bot_env(tmp_path, fake, YPSI_LOG_LEVEL="DEBUG")
+    bot = BotProcess(env, tmp_path)
+    try:
+        fake.wait_for_sync("getUpdates", timeout=WAIT)
+        message = {"message_id": 1, "chat": {"id": CHAT + 1, "type": "private", "first_name": name},
+                   "from": {"id": CHAT + 1, "is_bot": False, "first_name": name}, "text": words}  # no date
+        poison = fake.push_raw({"message": message})
+        mark = fake.mark()
+        fake.push_command(CHAT, CHAT, "start")
+        [menu] = fake.wait_for_sync("sendMessage", chat_id=CHAT, since=mark, timeout=WAIT)
+        assert content.text("ask_who") in _text(menu)
+        skipped = bot.wait_for_log("telegram_update_skipped")
+        assert skipped["update_id"] == poison["update_id"] and skipped["type"] == "message"
+        polls = [c for c in fake.calls("getUpdates") if c.seq >= mark]
+        assert sum(1 for c in polls if int(c.params.get("offset", 0)) <= poison["update_id"]) <= 1
+    finally:
+        code = bot.stop()
+    assert code == 0
+    for secret in (words, "zebra", name, str(CHAT + 1), str(CHAT)):
+        assert secret not in bot.log

@@ -1,0 +1,253 @@
+"""The language layer: typed words become a :class:`Reading`, once per message.
+
+Everything after it (the assistant's choice of reply) works on the reading, never on raw text. A reading says:
+
+- whether the words speak of danger now, suicide or self-harm, and which kind (the crisis phrase list in
+  ``content/safety.yaml`` and the classifier in :mod:`bot.classifier`; either is enough);
+- what the person most likely asks for (intents from ``content/routing.yaml``, ranked by :mod:`bot.routing`);
+- who seems to be writing, which area the words name, an age or school year, and whether an adult, threats or
+  blackmail are mentioned (patterns in ``content/language/hints.yaml``).
+
+Nothing here keeps or logs the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.classifier import NONE, WINDOW, CrisisModel, LinearModel, context
+from bot.routing import Route, Router
+from bot.safety import CrisisDetector, normalise
+from dialogs.content import Content
+
+KINDS = (
+    "direct_suicidal",
+    "indirect_suicidal",
+    "self_harm",
+    "overdose",
+    "violence",
+    "sexual_abuse_now",
+    "sextortion",
+    "missing_unsafe",
+)
+SHORT_PHRASE = 4  # words: a message this short that the phrase list matches is a crisis
+SHORT_OTHER = 2  # words: a message this short that the phrase list does not match is not one
+MAX_READ = 4000  # characters understood for meaning; crisis words are looked for in all of the message
+_DEFAULT = object()
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Facts of an incident that a practitioner's words suggest (to be confirmed, never assumed)."""
+
+    age: int | None = None
+    adult: bool = False
+    coercion: bool = False
+
+    def answers(self, content: Content) -> dict[str, str]:
+        """Suggested answers, question id → choice id, from ``prefill`` in the hints."""
+        if content.language is None:
+            return {}
+        pre = content.language.prefill
+        out: dict[str, str] = {}
+        if self.age is not None:
+            out |= pre.under_13 if self.age <= 12 else pre.age_13_to_17 if self.age <= 17 else {}
+        if self.adult:
+            out |= pre.adult
+        if self.coercion:
+            out |= pre.coercion
+        return out
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one message says. ``norm`` is the folded text: use it, never log or store it."""
+
+    norm: str
+    crisis: str | None = None  # the kind of crisis, when the words speak of one
+    crisis_score: float = 0.0  # the classifier's probability of a crisis (0 when there is no model)
+    by_phrase: bool = False  # the crisis phrase list matched
+    routes: tuple[Route, ...] = ()  # intents, best first
+    route: Route | None = None  # the intent clearly meant, if any
+    who: str | None = None  # who the words say is writing
+    area: str | None = None  # the area the words name
+    facts: Facts = field(default_factory=Facts)
+    incident: bool = False  # the words describe something that happened (sent, shared, received...)
+
+
+class Language:
+    """Reads messages; one per content load, shared by every conversation."""
+
+    def __init__(self, content: Content, model: CrisisModel | None | object = _DEFAULT,
+                 intents: LinearModel | None | object = _DEFAULT):
+        self.content = content
+        self.crisis = CrisisDetector(content.safety)
+        self.router = Router(content)
+        if model is _DEFAULT:
+            model = _load_model(content.root)
+        self.model: CrisisModel | None = model if isinstance(model, CrisisModel) else None
+        if intents is _DEFAULT:
+            intents = _load_intents(content.root)
+        self.intents: LinearModel | None = intents if isinstance(intents, LinearModel) else None
+        self._intent = {i.id: i for i in content.intents}
+        hints = content.language
+        self._who = [
+            (who, _any(pats)) for who, pats in (hints.audience.items() if hints else []) if pats
+        ]
+        self._adult = _any(hints.adult if hints else [])
+        self._coercion = _any(hints.coercion if hints else [])
+        self._incident = _any(hints.incident if hints else [])
+        self._ages = [re.compile(p) for p in (hints.ages if hints else [])]
+        self._years = [re.compile(p) for p in (hints.year_groups if hints else [])]
+        names: dict[str, str] = {}
+        for area in content.areas.values():
+            if area.id == "national":
+                continue
+            for n in (area.id, area.name, *area.aliases, *((hints.places.get(area.id, [])) if hints else [])):
+                folded = normalise(n)
+                if folded:
+                    names[folded] = area.id
+        keys = sorted(names, key=len, reverse=True)
+        self._places = names
+        self._place_re = re.compile(r"\b(?:" + "|".join(re.escape(k) for k in keys) + r")\b") if keys else None
+
+    # ------------------------------------------------------------------------------------ reading
+
+    def fold(self, text: str) -> str:
+        """Text as the classifier reads it: folded, digits-for-letters and typing slips of crisis words fixed."""
+        return self.crisis.variants(text[:MAX_READ])[0]
+
+    def context(self, text: str, who: str | None) -> list[str]:
+        """The classifier's ``x:`` features of ``text`` (see :func:`bot.classifier.context`)."""
+        return context(phrase_list=self.crisis.is_crisis(text), question="?" in text, who=who)
+
+    def crisis_kind(self, text: str, who: str | None = None) -> tuple[str | None, float, bool]:
+        """(kind or ``None``, classifier probability, found by the phrase list) for the whole of ``text``.
+
+        The phrase list reads all of the text; the classifier weighs its match with the words around it.
+        Without a model, the phrase list decides alone."""
+        extra = self.context(text, who)
+        by_phrase = "x:phrase_list" in extra
+        if self.model is None:
+            return ("direct_suicidal" if by_phrase else None), (1.0 if by_phrase else 0.0), by_phrase
+        best: tuple[float, str, int] = (-1.0, NONE, 0)
+        for i, chunk in enumerate(_chunks(text)):
+            # The start is always read; further on, only where the phrase list sees something (bounded work).
+            if i and not self.crisis.is_crisis(chunk):
+                continue
+            norm = self.fold(chunk)
+            readings = [norm]
+            found = self.crisis.matched(chunk) if i or len(norm.split()) > WINDOW else None
+            if found and found in norm:  # also the words around what the phrase list found, undiluted
+                before, _, after = norm.partition(found)
+                readings.append(" ".join([*before.split()[-6:], found, *after.split()[:6]]))
+            for reading in readings:
+                score = self.model.score(reading, extra)
+                if score.crisis > best[0]:
+                    best = (score.crisis, score.kind, len(norm.split()))
+        p, kind, words = best
+        # A few words that are on the phrase list ("suicidal", "i want to die") are a crisis whatever the
+        # model says; one or two words that are not ("right", "ok thanks") are too little to go on.
+        if (by_phrase and words <= SHORT_PHRASE) or (p >= self.model.threshold and (by_phrase or words > SHORT_OTHER)):
+            return kind, p, by_phrase
+        return None, p, by_phrase
+
+    def read(self, text: str, who: str | None = None, area: str | None = None) -> Reading:
+        """Everything the bot needs to know about one typed message."""
+        kind, p, by_phrase = self.crisis_kind(text, who)
+        head = text[:MAX_READ]
+        norm = normalise(head, self.crisis.spelling)
+        named = self.area_named(norm)
+        guess = who or self.who_named(norm)
+        routes = tuple(self.router.rank(head, guess, named or area))
+        route = self.router.pick(routes)
+        if route is None and self.intents is not None:
+            route = self._learned_route(head, guess, named or area)
+        return Reading(
+            norm=norm,
+            crisis=kind,
+            crisis_score=p,
+            by_phrase=by_phrase,
+            routes=routes,
+            route=route,
+            who=self.who_named(norm),
+            area=named,
+            facts=self.facts(norm),
+            incident=self._incident is not None and self._incident.search(norm) is not None,
+        )
+
+    def _learned_route(self, text: str, who: str | None, area: str | None) -> Route | None:
+        """The intent the learned model is confident of, among those open to ``who``."""
+        assert self.intents is not None
+        probs = self.intents.probabilities(self.fold(text), self.context(text, who))
+        open_to = [(p, c) for c, p in probs.items()
+                   if c != NONE and c in self._intent and (who is None or who in self._intent[c].who)]
+        if not open_to:
+            return None
+        p, best = max(open_to)
+        if p < self.intents.threshold or p < probs[NONE]:
+            return None
+        target = self._intent[best].target
+        if area is not None:
+            target = self.router.localise(target, who, area, text)
+        return Route(best, target, round(100 * p, 2))
+
+    def who_named(self, norm: str) -> str | None:
+        for who, pattern in self._who:
+            if pattern is not None and pattern.search(norm):
+                return who
+        return None
+
+    def area_named(self, norm: str) -> str | None:
+        if self._place_re is None:
+            return None
+        m = self._place_re.search(norm)
+        return self._places[m.group(0)] if m else None
+
+    def facts(self, norm: str) -> Facts:
+        age: int | None = None
+        for pattern in self._ages:
+            m = pattern.search(norm)
+            if m and m.group(1).isdigit() and int(m.group(1)) < 18:
+                age = int(m.group(1))
+                break
+        if age is None:
+            for pattern in self._years:
+                m = pattern.search(norm)
+                if m and m.group(1).isdigit() and 1 <= int(m.group(1)) <= 13:
+                    age = int(m.group(1)) + 5  # the age a pupil reaches during that school year
+                    break
+        adult = self._adult is not None and self._adult.search(norm) is not None
+        coercion = self._coercion is not None and self._coercion.search(norm) is not None
+        return Facts(age, adult, coercion)
+
+
+def _chunks(text: str) -> list[str]:
+    """``text`` in pieces of ``MAX_READ`` characters that overlap a little, so no phrase is cut in two."""
+    if len(text) <= MAX_READ:
+        return [text]
+    step = MAX_READ - 200
+    return [text[i : i + MAX_READ] for i in range(0, len(text) - 200, step)]
+
+
+def _any(patterns: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+
+
+def _load_model(root: Path | None) -> CrisisModel | None:
+    folder = (root or Path()) / "language"
+    if root is None or not (folder / "model.yaml").exists():
+        return None
+    return CrisisModel.load(folder, "model")
+
+
+def _load_intents(root: Path | None) -> LinearModel | None:
+    folder = (root or Path()) / "language"
+    if root is None or not (folder / "intents.yaml").exists():
+        return None
+    return LinearModel.load(folder, "intents")
+
+
+__all__ = ["KINDS", "NONE", "Facts", "Language", "Reading"]

@@ -1,0 +1,78 @@
+"""Fixtures for the fault suite: content, a hand-moved clock, a fault-injecting store wrapper, log capture,
+and a redis-server of each test's own (so a test may stop it mid-conversation).
+
+The Redis helpers are shared with the store suite (tests/store/test_store_support.py).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
+
+from test_store_support import FakeClock, RedisServer, start_redis  # noqa: E402
+
+from bot.assistant import Assistant  # noqa: E402
+from bot.logs import setup_logging  # noqa: E402
+from dialogs.content import Content, load_content  # noqa: E402
+
+SECRET = "fault-suite-secret-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    return load_content()
+
+
+@pytest.fixture(scope="session")
+def assistant(content: Content) -> Assistant:
+    return Assistant(content, SECRET)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """Every log line (JSON, DEBUG and up) written while the test runs; the logging set-up is restored after."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, {n: logging.getLogger(n).level for n in logging.root.manager.loggerDict})
+    buffer = io.StringIO()
+    setup_logging("DEBUG", stream=buffer)
+    try:
+        yield buffer
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        for name, level in saved[2].items():
+            logging.getLogger(name).setLevel(level)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server for this test alone, which the test may stop."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        message = "redis-server is not on PATH: install the Debian package `redis-server`"
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    server = start_redis(binary, tmp_path)
+    try:
+        yield server
+    finally:
+        if server.process.poll() is None:
+            server.process.terminate()
+            server.process.wait(timeout=10)
+        if server.process.stdout is not None:
+            server.process.stdout.close()

@@ -1,0 +1,251 @@
+"""The language layer (bot/language.py) and what the assistant does with a reading: crisis kinds and their
+next steps, negation, never a dead end, understood from the first message, incident descriptions, and the
+figures on the development set (phrases the models were not trained on)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from adapters.evaluate import Evaluator, is_crisis_reply
+from bot.assistant import Assistant, Defaults, Reply
+from bot.classifier import CrisisModel, LinearModel
+from bot.language import KINDS, Language
+from bot.session import Session
+from bot.types import Inbound
+from dialogs.content import Content
+from tools.train_language import digest, phrase_files
+
+NOW = dt.datetime(2026, 11, 23, 22, 40, tzinfo=dt.UTC)  # a Monday night
+
+
+@pytest.fixture(scope="module")
+def language(content: Content) -> Language:
+    return Language(content)
+
+
+def say(assistant: Assistant, text: str, session: Session | None = None, who: str | None = None,
+        area: str | None = None) -> Reply:
+    return assistant.handle(session, Inbound("text", text=text), NOW, Defaults(who=who, area=area))
+
+
+def text_of(reply: Reply) -> str:
+    return "\n".join(r.text for r in reply.replies)
+
+
+# ------------------------------------------------------------------------------------ the models
+
+
+def test_the_shipped_models_were_trained_on_the_shipped_phrases(content: Content) -> None:
+    """Editing a phrase file without retraining (python -m tools.train_language) fails here."""
+    assert content.root is not None
+    folder = content.root / "language"
+    train, dev = phrase_files(folder / "phrases")
+    expected = digest([*train, dev])
+    crisis = CrisisModel.load(folder, "model")
+    intents = LinearModel.load(folder, "intents")
+    assert crisis.digest == expected and intents.digest == expected
+    assert list(crisis.classes) == ["none", *KINDS]
+    assert set(intents.classes) - {"none"} <= {i.id for i in content.intents}
+
+
+def test_every_kind_of_crisis_has_its_next_step(content: Content) -> None:
+    assert content.language is not None
+    assert set(content.language.crisis_kinds) == set(KINDS)
+
+
+def test_scores_are_explainable(language: Language) -> None:
+    assert language.model is not None
+    norm = language.fold("ive given all my things away and written letters for everyone")
+    top = language.model.explain(norm, "indirect_suicidal")
+    assert top and all(f.split(":", 1)[0] in {"w", "b", "n", "c", "x"} for f, _ in top)
+
+
+# --------------------------------------------------------------------------------------- crisis
+
+
+@pytest.mark.parametrize(
+    ("who", "typed", "kind"),
+    [
+        ("young_person", "honestly i just feel like dying", None),
+        ("young_person", "ive given all my things away", None),
+        ("young_person", "gonna unalive myself tonight", None),
+        ("young_person", "did sh again last night", None),
+        ("parent", "my 13 year old didnt come home last night and isnt answering her phone", "missing_unsafe"),
+        ("parent", "my brother has a knife and is threatening us", "violence"),
+        ("young_person", "he says he will post my nudes in an hour if i dont pay him 200 quid", "sextortion"),
+        ("young_person", "a man i met online is picking me up from school today", "sexual_abuse_now"),
+        ("young_person", "i took a whole packet of paracetamol", "overdose"),
+        ("young_person", "im not safe", None),
+    ],
+)
+def test_words_of_danger_get_the_crisis_card_first(
+    assistant: Assistant, language: Language, who: str, typed: str, kind: str | None
+) -> None:
+    reply = say(assistant, typed, who=who, area="kent")
+    assert reply.event == "crisis"
+    assert reply.replies[0].kind == "crisis"
+    assert is_crisis_reply(reply.replies[0].text)  # 999, Childline, Samaritans, Shout in the card itself
+    if kind is not None:
+        assert language.read(typed, who).crisis == kind
+
+
+def test_each_kind_of_crisis_says_what_to_do_next(assistant: Assistant, content: Content) -> None:
+    card = say(assistant, "someone says they will share my nudes unless i pay them by tonight",
+               who="young_person", area="national").replies[0].text
+    assert "Don't pay" in card and "CEOP" in card and "Report Remove" in card
+    card = say(assistant, "a grown man from snapchat is meeting my daughter tonight she's left already",
+               who="parent", area="national").replies[0].text
+    assert "999" in card and "CEOP" in card
+    card = say(assistant, "she swallowed a load of her mums tablets", who="parent", area="national").replies[0].text
+    assert "999 now" in card
+
+
+def test_crisis_words_before_anything_else_is_known(assistant: Assistant) -> None:
+    reply = say(assistant, "someone says they will share my nudes unless i pay them")
+    assert reply.replies[0].kind == "crisis"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "im not suicidal, i just want the picture gone",
+        "i'm dying of embarrassment",
+        "my mum will literally kill me if she finds out",
+        "what counts as immediate danger in the guidance?",
+    ],
+)
+def test_near_misses_do_not_get_the_crisis_card(assistant: Assistant, typed: str) -> None:
+    reply = say(assistant, typed, who="young_person" if "guidance" not in typed else "practitioner", area="kent")
+    assert reply.event != "crisis" and not any(r.kind == "crisis" for r in reply.replies)
+
+
+def test_negation_still_reaches_what_was_asked(assistant: Assistant) -> None:
+    reply = say(assistant, "im not suicidal, i just want the picture gone", who="young_person", area="kent")
+    assert "Report Remove" in text_of(reply)
+
+
+# ------------------------------------------------------------------------------ never a dead end
+
+
+@pytest.mark.parametrize(("who", "line"), [("young_person", "0800 1111"), ("parent", "0808 800 5000"),
+                                           (None, "0800 1111")])
+def test_not_understood_still_gives_a_person_to_talk_to(
+    assistant: Assistant, content: Content, who: str | None, line: str
+) -> None:
+    first = say(assistant, "zqxv plorb wint", who=who, area="national" if who else None)
+    assert first.event == "unrecognised"
+    assert line in first.replies[0].text and "999" in first.replies[0].text
+    assert content.text("nav_talk_now") in [o.label for o in first.replies[0].options]
+    second = say(assistant, "wint plorb zqxv", first.session, who=who, area="national" if who else None)
+    assert second.event == "handover"
+    assert second.replies[-1].text != first.replies[-1].text  # not the same menu again
+    assert line in text_of(second)
+    third = say(assistant, "childline", second.session, who=who, area="national" if who else None)
+    assert third.event == "contact" and third.session is not None and third.session.misses == 0
+
+
+def test_practitioners_not_understood_get_their_own_ways_on(assistant: Assistant, content: Content) -> None:
+    first = say(assistant, "zqxv plorb wint", who="practitioner", area="leeds")
+    assert "DSL" in first.replies[0].text
+    second = say(assistant, "wint plorb zqxv", first.session, who="practitioner", area="leeds")
+    assert second.event == "handover" and "DSL" in second.replies[0].text
+    assert content.text("nav_triage") in [o.label for o in second.replies[0].options]
+
+
+def test_talk_to_someone_now_is_one_tap(assistant: Assistant) -> None:
+    first = say(assistant, "zqxv plorb wint", who="young_person", area="kent")
+    talk = first.replies[0].options[0]
+    reply = assistant.handle(first.session, Inbound("action", action=talk.action), NOW, Defaults())
+    assert reply.replies[0].kind == "crisis"
+
+
+# ----------------------------------------------------------------- understood from the first message
+
+
+@pytest.mark.parametrize(
+    ("typed", "who"),
+    [
+        ("my daughter sent a photo to a boy in her class and now it's everywhere", "parent"),
+        ("a pupil in year 9 has shared a nude of another pupil", "practitioner"),
+        ("i sent a nude to my boyfriend and now i regret it", "young_person"),
+    ],
+)
+def test_who_is_asking_is_inferred_said_and_changeable(
+    assistant: Assistant, content: Content, typed: str, who: str
+) -> None:
+    reply = say(assistant, typed)
+    assert reply.session is not None and reply.session.who == who
+    assert reply.replies[0].text == content.text(f"assumed_{who}")
+    change = reply.replies[0].options[0]
+    assert change.label == content.text("nav_change_who")
+    again = assistant.handle(reply.session, Inbound("action", action=change.action), NOW, Defaults())
+    assert again.session is not None and again.session.who is None  # one tap back to "who are you?"
+
+
+def test_an_area_named_in_the_message_is_used(assistant: Assistant) -> None:
+    reply = say(assistant, "EDT number for leeds", who="practitioner")
+    assert "0113 535 0600" in text_of(reply)
+    reply = say(assistant, "out of hours number maidstone", who="practitioner")
+    assert "03000 41 91 91" in text_of(reply)
+
+
+# -------------------------------------------------------------------------- incident descriptions
+
+
+def test_an_incident_description_starts_the_triage_with_suggestions_to_confirm(
+    assistant: Assistant, content: Content
+) -> None:
+    reply = say(assistant, "a year 8 pupil sent a nude to another pupil and a 24 year old man has been "
+                "threatening her, what should i do", who="practitioner", area="kent")
+    assert reply.event == "incident"
+    s = reply.session
+    assert s is not None and s.flow == "kent" and s.answers == []  # nothing decided for them
+    assert dict(s.hints) == {"age_band": "13_to_17", "adult_involved": "yes", "aggravating_factors": "yes"}
+    intro = reply.replies[0].text
+    assert "13" in intro and content.text("fact_adult") in intro and content.text("fact_coercion") in intro
+    # the first question is asked as usual; a question with a suggestion shows it
+    yes_no = assistant.handle(s, Inbound("text", text="no"), NOW, Defaults(who="practitioner", area="kent"))
+    assert yes_no.session is not None and yes_no.session.node == "adult_involved"
+    assert content.text("suggested_answer", answer="Yes") in yes_no.replies[-1].text
+
+
+def test_a_restart_forgets_the_suggestions(assistant: Assistant) -> None:
+    reply = say(assistant, "a year 10 student shared a picture of a girl in her year", who="practitioner",
+                area="leeds")
+    assert reply.session is not None and reply.session.hints
+    again = assistant.handle(reply.session, Inbound("command", command="restart"), NOW, Defaults())
+    assert again.session is not None and again.session.hints == []
+
+
+# --------------------------------------------------------------------------- measured, not tuned
+
+
+def test_the_development_set_figures_hold(content: Content) -> None:
+    """The dev set is never trained on. Floors a little under today's figures (crisis 92%, near-miss false
+    positives 6%, routing 72%), so a change that makes understanding worse fails here."""
+    assert content.root is not None
+    data = json.loads((content.root / "language" / "phrases" / "dev.json").read_text(encoding="utf-8"))
+    report = Evaluator(content).score(data)
+    assert report.crisis.hits / report.crisis.total >= 0.90
+    assert report.near_miss.hits / report.near_miss.total <= 0.07
+    assert report.routing.hits / report.routing.total >= 0.68
+
+
+def test_eval_command_scores_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    f = tmp_path / "phrases.json"
+    f.write_text(json.dumps({
+        "crisis": [{"text": "i want to kill myself", "as": "young-person", "area": "kent", "category": "direct_suicidal"}],
+        "near_miss": [{"text": "this homework is killing me", "as": "young-person", "area": "kent"}],
+        "routing": [{"text": "childline number", "as": None, "area": "national", "expect_any": ["0800 1111"]}],
+    }))
+    assert main(["eval", str(f), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["crisis_recall"] == {"hits": 1, "total": 1}
+    assert out["near_miss_false_positives"] == {"hits": 0, "total": 1}
+    assert out["routing"] == {"hits": 1, "total": 1} and out["dead_ends"] == 0
