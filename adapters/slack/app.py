@@ -55,7 +55,7 @@ from adapters.slack.blocks import (
 )
 from bot.assistant import Defaults, Reply
 from bot.logs import log, log_error
-from bot.service import Service
+from bot.service import Handled, Service
 from bot.types import ConversationRef, Inbound, Option, Outbound
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -320,19 +320,19 @@ class CrisisChecker:
     turns in progress first (``urgent``), then a flood's extra messages. One thread only: more would take
     the GIL from the event loop more often. Started on first use."""
 
-    def __init__(self, check: Callable[[str], bool]):
+    def __init__(self, check: Callable[[Inbound], Outbound | None]):
         self._check = check
         self._queue: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
 
-    async def __call__(self, text: str, *, urgent: bool) -> bool:
+    async def __call__(self, inbound: Inbound, *, urgent: bool) -> Outbound | None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name="ypsi-slack-crisis", daemon=True)
             self._thread.start()
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[bool] = loop.create_future()
-        self._queue.put((0 if urgent else 1, next(self._order), (text, loop, future)))
+        future: asyncio.Future[Outbound | None] = loop.create_future()
+        self._queue.put((0 if urgent else 1, next(self._order), (inbound, loop, future)))
         return await future
 
     def pending(self) -> int:
@@ -348,16 +348,16 @@ class CrisisChecker:
             _, _, job = self._queue.get()
             if job is None:
                 return
-            text, loop, future = job
+            inbound, loop, future = job
             try:
-                found: bool | BaseException = self._check(text)
+                found: Outbound | None | BaseException = self._check(inbound)
             except BaseException as exc:  # handed to the waiting turn
                 found = exc
             with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
                 loop.call_soon_threadsafe(_settle, future, found)
 
 
-def _settle(future: asyncio.Future[bool], found: bool | BaseException) -> None:
+def _settle(future: asyncio.Future[Outbound | None], found: Outbound | None | BaseException) -> None:
     if future.done():
         return
     if isinstance(found, BaseException):
@@ -393,7 +393,7 @@ class SlackBot:
         self.posted = PostedMessages()
         # Crisis words in long messages, in messages beyond a person's in-flight limit and in one that failed
         # are looked for in one worker thread, so that they never hold the event loop (everyone's acks).
-        self.checker = CrisisChecker(self._crisis_words)
+        self.checker = CrisisChecker(self._crisis_of)
         self._long_turns: asyncio.Semaphore | None = None  # made on the event loop, on first use
         # Bolt's loggers may print payloads below WARNING; its own logger is configured from this one.
         bolt_logger = logging.getLogger("slack_bolt")
@@ -504,14 +504,16 @@ class SlackBot:
             finally:
                 await asyncio.sleep(BREATHER)
 
-    def _crisis_words(self, text: str) -> bool:
-        """Whether the assistant answers ``text`` with the crisis card (a turn without stored state)."""
-        reply = self.assistant.handle(None, Inbound("text", text=text), self.now(), self.defaults())
-        return any(o.kind == "crisis" for o in reply.replies)
+    def _crisis_of(self, inbound: Inbound) -> Outbound | None:
+        """The assistant's crisis card for ``inbound`` (crisis words, /urgent, the "Urgent help" button), or
+        ``None``. Needs no stored state; runs in the worker thread."""
+        return self.assistant.crisis_card(inbound, self.now())
 
-    async def _is_crisis(self, text: str, *, urgent: bool = True) -> bool:
-        """Crisis words in ``text``, looked for in the worker thread (never on the event loop)."""
-        return await self.checker(text, urgent=urgent)
+    async def _crisis(self, inbound: Inbound | None, *, urgent: bool = True) -> Outbound | None:
+        """The crisis card for ``inbound``, worked out in the worker thread (never on the event loop)."""
+        if inbound is None:
+            return None
+        return await self.checker(inbound, urgent=urgent)
 
     async def _bounded(self, turn: Turn) -> Turn:
         """Long text (Slack allows 40,000 characters): crisis words are looked for in all of it in the worker
@@ -521,7 +523,7 @@ class SlackBot:
         if inbound is None or len(inbound.text) <= LONG_TEXT:
             return turn
         try:
-            crisis = await self._is_crisis(inbound.text)
+            crisis = await self._crisis(inbound) is not None
         except Exception as exc:  # unsure: the service reads it all
             log_error("slack_crisis_check_failed", exc, kind=turn.kind)
             crisis = True
@@ -529,43 +531,27 @@ class SlackBot:
             return turn
         return replace(turn, inbound=replace(inbound, text=inbound.text[:LONG_TEXT]))
 
-    def _crisis_card(self) -> list[Outbound]:
-        """The crisis card, from a turn that needs no stored state."""
-        reply = self.assistant.handle(None, Inbound("command", command="urgent"), self.now(), self.defaults())
-        return [o for o in reply.replies if o.kind == "crisis"] or reply.replies
-
     async def _apologise(self, turn: Turn) -> str:
-        """Something failed: the crisis card if they wrote words of danger, else the apology (with 999)."""
-        crisis = False
-        if turn.text:
-            try:
-                crisis = await self._is_crisis(turn.text)
-            except Exception as exc:
-                log_error("slack_crisis_check_failed", exc, kind=turn.kind)
-                crisis = True  # unsure: the numbers do no harm
-        outs = [self.assistant.sorry()]
-        if crisis:
-            try:
-                outs = self._crisis_card()
-            except Exception as exc:
-                log_error("slack_crisis_card_failed", exc, kind=turn.kind)
+        """Something failed: the crisis card if it was a crisis, else the assistant's apology (with 999)."""
+        card: Outbound | None = None
+        try:
+            card = await self._crisis(turn.inbound)
+        except Exception as exc:
+            log_error("slack_crisis_check_failed", exc, kind=turn.kind)
+        outs = [card] if card is not None else [self.assistant.sorry()]
         await self._deliver(Reply(None, outs, "error"), replace(turn.where, pressed_ts=None, token=""))
-        if crisis:
+        if card is not None:
             self.limit.note(turn.key, "crisis")
-        return "error_crisis" if crisis else "error"
+        return "error_crisis" if card is not None else "error"
 
     async def _over_limit(self, turn: Turn) -> str:
-        """Beyond the person's in-flight limit: not handed to the service. Crisis words still get the crisis
-        card (once a window); otherwise one calm "you're sending a lot" a window, and the rest is dropped."""
+        """Beyond the person's in-flight limit: not handed to the service. A crisis still gets the crisis card
+        (once a window); otherwise one calm "you're sending a lot" a window, and the rest is dropped."""
         log("slack_busy", kind=turn.kind, conv=turn.key[:12], in_flight=self.limit.busy(turn.key))
         where = replace(turn.where, pressed_ts=None, token="")
-        crisis = (
-            turn.text
-            and not self.limit.noticed(turn.key, "crisis")
-            and await self._is_crisis(turn.text, urgent=False)
-        )
-        if crisis and self.limit.once(turn.key, "crisis"):
-            await self._deliver(Reply(None, self._crisis_card(), "urgent"), where)
+        card = None if self.limit.noticed(turn.key, "crisis") else await self._crisis(turn.inbound, urgent=False)
+        if card is not None and self.limit.once(turn.key, "crisis"):
+            await self._deliver(Reply(None, [card], "urgent"), where)
             return "busy_crisis"
         if self.limit.once(turn.key, "busy"):
             await self._deliver(Reply(None, [Outbound(self.content.text("slack_busy"), kind="info")], "busy"), where)
@@ -662,7 +648,7 @@ class SlackBot:
             turn.ref, turn.inbound, event_id=turn.event_id, defaults=self.defaults()
         )
         if handled.duplicate or handled.reply is None:
-            return "duplicate"
+            return _unanswered(handled)
         if turn.name == "help" and handled.reply.event == "help":
             help_message = self.render.help(handled.reply.replies, self.render.area_order(), command=turn.slash)
             await where.respond(**help_message.as_kwargs(), response_type="ephemeral")
@@ -720,6 +706,9 @@ class SlackBot:
         assert turn.inbound is not None
         where = turn.where
         handled = await self.service.handle(turn.ref, turn.inbound, event_id=turn.event_id, defaults=self.defaults())
+        if handled.fault is not None and handled.reply is not None and turn.name in (ACTION_AREA, ACTION_FORGET):
+            await self._deliver(handled.reply, where)  # nothing was changed or forgotten: say so, in the DM
+            return handled.reply.event
         if turn.name == ACTION_AREA:
             if not handled.duplicate:
                 await self._publish_home(where.client, where.team, where.user)
@@ -731,7 +720,7 @@ class SlackBot:
             )
             return "forget"
         if handled.duplicate or handled.reply is None:
-            return "duplicate"
+            return _unanswered(handled)
         await self._deliver(handled.reply, where)
         return handled.reply.event
 
@@ -775,7 +764,7 @@ class SlackBot:
         assert turn.inbound is not None
         handled = await self.service.handle(turn.ref, turn.inbound, event_id=turn.event_id, defaults=self.defaults())
         if handled.duplicate or handled.reply is None:
-            return "duplicate"
+            return _unanswered(handled)
         await self._deliver(handled.reply, turn.where)
         return handled.reply.event
 
@@ -900,6 +889,11 @@ class SlackBot:
                 self.posted.add(where.key, str(posted.get("channel") or channel), str(ts))
 
 
+def _unanswered(handled: Handled) -> str:
+    """Why the service gave no reply: a redelivery, or a message the rate limit refused quietly."""
+    return "rate_limited" if handled.fault == "rate_limited" else "duplicate"
+
+
 class _TokenUnusedFilter(logging.Filter):
     """Bolt warns that SLACK_BOT_TOKEN from the environment is unused when a client is given: it is the
     client's token, so the warning would only worry whoever starts the bot."""
@@ -986,7 +980,7 @@ def web_app(bot: SlackBot, path: str = "/slack/events", clock: Callable[[], floa
 
     async def healthz(request: web.Request) -> web.Response:
         store = bot.service.store
-        healthy = await store.health()
+        healthy = await bot.service.healthy()
         return web.json_response({"ok": healthy, "store": store.backend}, status=200 if healthy else 503)
 
     app = web.Application()

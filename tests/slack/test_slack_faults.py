@@ -32,6 +32,7 @@ from adapters.slack.blocks import ACTION_FORGET
 from bot.logs import setup_logging
 from bot.session import Session
 from bot.store import MemoryStore
+from bot.types import Inbound, Outbound
 from dialogs.content import Content
 from tests.fakes.slack_api import (
     RESPONSE_URL,
@@ -172,6 +173,9 @@ async def test_store_down_forget_me_on_app_home_is_answered_in_the_dm(broken: tu
 
     reply = await h.next_call("chat.postMessage")
     assert reply.params["channel"] == DM and "999" in block_text(reply.params["blocks"])
+    await h.settle()
+    for publish in h.fake.calls("views.publish"):  # never "Done: I have forgotten" when nothing was
+        assert "forgotten" not in block_text(publish.params["view"]["blocks"])
 
 
 async def test_store_down_app_home_still_shows_the_contacts(broken: tuple[Harness, FaultyStore]) -> None:
@@ -515,24 +519,25 @@ def test_redeliveries_are_remembered_for_a_time_window_not_a_count() -> None:
 async def test_the_crisis_checker_serves_turns_in_progress_before_a_floods_extras() -> None:
     started, release = threading.Event(), threading.Event()
     order: list[str] = []
+    card = Outbound("999", kind="crisis")
 
-    def check(text: str) -> bool:
-        if text == "first":
+    def check(inbound: Inbound) -> Outbound | None:
+        if inbound.text == "first":
             started.set()
             release.wait(10)  # holds the worker until every other check is queued
-        order.append(text)
-        return "danger" in text
+        order.append(inbound.text)
+        return card if "danger" in inbound.text else None
 
     checker = CrisisChecker(check)
-    first = asyncio.ensure_future(checker("first", urgent=False))
+    first = asyncio.ensure_future(checker(Inbound("text", text="first"), urgent=False))
     await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
-    extras = [asyncio.ensure_future(checker(f"extra {i}", urgent=False)) for i in range(3)]
-    mine = asyncio.ensure_future(checker("danger, another person", urgent=True))
+    extras = [asyncio.ensure_future(checker(Inbound("text", text=f"extra {i}"), urgent=False)) for i in range(3)]
+    mine = asyncio.ensure_future(checker(Inbound("text", text="danger, another person"), urgent=True))
     await asyncio.sleep(0)  # let the tasks queue their checks (no time passes)
     release.set()
 
-    assert await mine is True
-    assert [await f for f in (first, *extras)] == [False] * 4
+    assert await mine is card
+    assert [await f for f in (first, *extras)] == [None] * 4
     assert order == ["first", "danger, another person", "extra 0", "extra 1", "extra 2"]
     checker.close()
 
@@ -564,6 +569,6 @@ async def test_fault_paths_log_no_typed_text_or_ids(stack: Stack, captured_logs:
     await h.settle()
 
     logs = captured_logs.getvalue()
-    assert '"event":"slack_failed"' in logs and '"event":"slack_quick_exit"' in logs
+    assert '"event":"slack_reply_failed"' in logs and '"event":"slack_quick_exit"' in logs
     for secret in ("Quokka", "44172", "kill", USER, TEAM, DM, SIGNING_SECRET):
         assert secret not in logs, secret
