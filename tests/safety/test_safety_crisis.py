@@ -140,7 +140,6 @@ def _at_first_question(assistant: Assistant, who: str) -> Session:
         ("young_person", "i wanna die"),
         ("parent", "my son has taken pills"),
         ("practitioner", "a pupil has said she wants to end her life"),
-        ("practitioner", "is a child in immediate danger?"),
     ],
 )
 def test_crisis_contacts_come_first_then_the_same_step(assistant: Assistant, who: str, typed: str) -> None:

@@ -215,7 +215,7 @@ def test_an_incident_description_starts_the_triage_with_suggestions_to_confirm(
 
 def test_a_restart_forgets_the_suggestions(assistant: Assistant) -> None:
     reply = say(assistant, "a year 10 student shared a picture of a girl in her year", who="practitioner",
-                area="leeds")
+                area="kent")
     assert reply.session is not None and reply.session.hints
     again = assistant.handle(reply.session, Inbound("command", command="restart"), NOW, Defaults())
     assert again.session is not None and again.session.hints == []
@@ -240,7 +240,8 @@ def test_eval_command_scores_a_file(tmp_path: Path, capsys: pytest.CaptureFixtur
 
     f = tmp_path / "phrases.json"
     f.write_text(json.dumps({
-        "crisis": [{"text": "i want to kill myself", "as": "young-person", "area": "kent", "category": "direct_suicidal"}],
+        "crisis": [{"text": "i want to kill myself", "as": "young-person", "area": "kent",
+                    "category": "direct_suicidal"}],
         "near_miss": [{"text": "this homework is killing me", "as": "young-person", "area": "kent"}],
         "routing": [{"text": "childline number", "as": None, "area": "national", "expect_any": ["0800 1111"]}],
     }))
