@@ -53,6 +53,7 @@ from adapters.slack.blocks import (
     Renderer,
     SlackMessage,
 )
+from adapters.slack.checks import CheckProcess
 from bot.assistant import Defaults, Reply
 from bot.logs import log, log_error
 from bot.service import Handled, Service
@@ -72,8 +73,8 @@ ASSISTANT_COMMANDS = frozenset({"urgent", "emergency", "sos", "forget", "exit", 
 HEAVY_BODY = 16 * 1024
 HEAVY_AT_ONCE = 4
 # Text longer than this is read for crisis words in a worker thread, and the service gets its first LONG_TEXT
-# characters (what it routes on). If it has crisis words, the service gets all of it: such turns run one at a
-# time across everyone, each followed by a breather, so that other people's acks get through between them.
+# characters (what it routes on), or all of it if it has crisis words. Turns on long text run one at a time
+# across everyone, each followed by a breather, so that other people's acks get through between them.
 LONG_TEXT = 4000
 BREATHER = 0.05
 # Message subtypes a person wrote to the bot; the rest (edits, deletions, joins...) are ignored.
@@ -379,6 +380,7 @@ class SlackBot:
         command: str = "/ypsi",
         on_done: Done | None = None,
         limit: UserLimit | None = None,
+        check_process: bool = False,
     ):
         self.service = service
         self.assistant = service.assistant
@@ -393,6 +395,11 @@ class SlackBot:
         self.posted = PostedMessages()
         # Crisis words in long messages, in messages beyond a person's in-flight limit and in one that failed
         # are looked for in one worker thread, so that they never hold the event loop (everyone's acks).
+        # With ``check_process`` (as run.py does), the worker thread hands the check to a child process and
+        # waits without the GIL, so that the event loop never waits for the check's CPU either.
+        self.check_process = (
+            CheckProcess(self.content, service.secret, self.assistant.crisis_card) if check_process else None
+        )
         self.checker = CrisisChecker(self._crisis_of)
         self._long_turns: asyncio.Semaphore | None = None  # made on the event loop, on first use
         # Bolt's loggers may print payloads below WARNING; its own logger is configured from this one.
@@ -472,8 +479,9 @@ class SlackBot:
                 result = await self._over_limit(turn)
                 return
             try:
+                long = len(turn.text) > LONG_TEXT
                 turn = await self._bounded(turn)
-                if len(turn.text) > LONG_TEXT:
+                if long:
                     result = await self._long_turn(turn, work)
                 else:
                     result = await work(turn)
@@ -506,8 +514,16 @@ class SlackBot:
 
     def _crisis_of(self, inbound: Inbound) -> Outbound | None:
         """The assistant's crisis card for ``inbound`` (crisis words, /urgent, the "Urgent help" button), or
-        ``None``. Needs no stored state; runs in the worker thread."""
+        ``None``. Needs no stored state; runs in the worker thread (or, through it, in the check process)."""
+        if self.check_process is not None:
+            return self.check_process(inbound, self.now())
         return self.assistant.crisis_card(inbound, self.now())
+
+    def close(self) -> None:
+        """Stop the crisis-check thread and process."""
+        self.checker.close()
+        if self.check_process is not None:
+            self.check_process.close()
 
     async def _crisis(self, inbound: Inbound | None, *, urgent: bool = True) -> Outbound | None:
         """The crisis card for ``inbound``, worked out in the worker thread (never on the event loop)."""
@@ -549,7 +565,12 @@ class SlackBot:
         (once a window); otherwise one calm "you're sending a lot" a window, and the rest is dropped."""
         log("slack_busy", kind=turn.kind, conv=turn.key[:12], in_flight=self.limit.busy(turn.key))
         where = replace(turn.where, pressed_ts=None, token="")
-        card = None if self.limit.noticed(turn.key, "crisis") else await self._crisis(turn.inbound, urgent=False)
+        card: Outbound | None = None
+        if not self.limit.noticed(turn.key, "crisis"):
+            try:
+                card = await self._crisis(turn.inbound, urgent=False)
+            except Exception as exc:  # the busy notice below still says 999
+                log_error("slack_crisis_check_failed", exc, kind=turn.kind)
         if card is not None and self.limit.once(turn.key, "crisis"):
             await self._deliver(Reply(None, [card], "urgent"), where)
             return "busy_crisis"

@@ -117,6 +117,7 @@ async def serve(
             client=client,
             signing_secret=tokens.signing_secret,
             default_area=settings.ypsi_default_area,
+            check_process=True,
         )
         if http:
             runner = web.AppRunner(web_app(bot), access_log=None)
@@ -141,7 +142,7 @@ async def serve(
                 await stop.wait()
             finally:
                 await handler.close_async()  # type: ignore[no-untyped-call]
-        bot.checker.close()
+        bot.close()
         log("slack_stopped")
     finally:
         await session.close()

@@ -29,6 +29,7 @@ from test_slack_harness import CHANNEL, DM, SIGNING_SECRET, TEAM, USER, Harness,
 
 from adapters.slack.app import CrisisChecker, SeenIds
 from adapters.slack.blocks import ACTION_FORGET
+from adapters.slack.checks import CheckProcess
 from bot.logs import setup_logging
 from bot.session import Session
 from bot.store import MemoryStore
@@ -572,3 +573,26 @@ async def test_fault_paths_log_no_typed_text_or_ids(stack: Stack, captured_logs:
     assert '"event":"slack_reply_failed"' in logs and '"event":"slack_quick_exit"' in logs
     for secret in ("Quokka", "44172", "kill", USER, TEAM, DM, SIGNING_SECRET):
         assert secret not in logs, secret
+
+
+async def test_long_text_is_checked_in_a_child_process_and_a_dead_child_is_replaced(h: Harness) -> None:
+    bot = h.bot
+    bot.check_process = CheckProcess(bot.content, bot.service.secret, bot.assistant.crisis_card)
+    try:
+        long_crisis = ("quokka zebrafish lantern " * 400) + " I want to kill myself"
+        assert await h.dm(long_crisis) == "crisis"
+        await h.settle()
+        crisis_numbers(block_text(h.fake.calls("chat.postMessage")[0].params["blocks"]))
+        proc = bot.check_process._proc
+        assert proc is not None and proc.is_alive()
+
+        proc.kill()  # the check process dies: the next check notices, and is still made
+        proc.join(10)
+        before = len(h.fake.calls("chat.postMessage"))
+        assert await h.dm(long_crisis) == "crisis"
+        await h.settle()
+        crisis_numbers(block_text(h.fake.calls("chat.postMessage")[before].params["blocks"]))
+        assert bot.check_process.failures == 1
+        assert await h.dm("childline " + "quokka zebrafish lantern " * 400) == "contact"
+    finally:
+        bot.close()
