@@ -19,7 +19,6 @@ from bot import render
 from bot.contacts import describe, search
 from bot.language import Language, Reading
 from bot.record import decision_record
-from bot.routing import SUGGEST
 from bot.safety import normalise
 from bot.session import Session
 from bot.tokens import TokenSigner
@@ -146,6 +145,9 @@ class Assistant:
             return "start"
         if name in ("urgent", "emergency", "sos"):
             return self._crisis(ctx, asked=True)
+        if name == "hello":  # a greeting: say hello and show where we are, without losing anyone's place
+            self._current(ctx, welcome=True)
+            return "hello"
         if name == "help":
             ctx.out.append(Outbound(self.content.text("help"), self._nav(ctx), kind="info"))
             return "help"
@@ -337,12 +339,14 @@ class Assistant:
         suggested = reading.facts.answers(self.content)
         flow = self._flow_for(s) if s.area is not None else None
         s.hints = sorted((q, c) for q, c in suggested.items() if flow is None or flow.question(q) is not None)
-        facts = []
-        if reading.facts.age is not None:
+        asked = {q for q, _ in s.hints}
+        pre = self.content.language.prefill if self.content.language else None
+        facts = []  # only the facts that suggest an answer to a question this flow asks
+        if pre and reading.facts.age is not None and asked & {*pre.under_13, *pre.age_13_to_17}:
             facts.append(self.content.text("fact_age", age=str(reading.facts.age)))
-        if reading.facts.adult:
+        if pre and reading.facts.adult and asked & set(pre.adult):
             facts.append(self.content.text("fact_adult"))
-        if reading.facts.coercion:
+        if pre and reading.facts.coercion and asked & set(pre.coercion):
             facts.append(self.content.text("fact_coercion"))
         text = self.content.text("incident_start")
         if facts:
@@ -371,14 +375,14 @@ class Assistant:
             return "handover"
         ctx.out.append(Outbound(self.content.text(f"didnt_catch_{who}"), (talk,) if who != "practitioner" else (),
                                 kind="info"))
-        suggestions = [r for r in reading.routes if r.score >= SUGGEST][:6]
         options: list[Option] = []
-        for r in suggestions:
+        for r in reading.maybe:
             o = self._target_option(r.target)
             if o is not None and all(o.label != x.label for x in options):
                 options.append(o)
-        if options and s.who is not None:
-            ctx.out.append(Outbound(self.content.text("did_you_mean"), tuple(options[:3]), kind="menu"))
+        if options:  # a question back instead of the same screen again
+            ctx.out.append(Outbound(self.content.text("did_you_mean"), (*options, *self._nav(ctx)), kind="menu"))
+            return "unsure"
         self._current(ctx)
         return "unrecognised"
 

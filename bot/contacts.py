@@ -15,12 +15,6 @@ from rapidfuzz import fuzz
 from dialogs.content import BankHolidays, Contact, Content, load_bank_holidays
 
 LONDON = ZoneInfo("Europe/London")
-_STOPWORDS = {
-    "number", "numbers", "phone", "tel", "telephone", "contact", "contacts", "details", "for", "the", "a", "an",
-    "what", "whats", "is", "of", "to", "call", "ring", "please", "me", "give", "i", "need", "can", "get",
-    "who", "do", "how", "in", "line", "helpline",
-}  # fmt: skip
-_OUT_OF_HOURS = re.compile(r"\b(out of hours|ooh|after hours|evening|night|overnight|weekend|bank holiday)\b")
 _WORD = re.compile(r"[a-z0-9']+")
 
 
@@ -158,8 +152,10 @@ def search(
     words = _words(query)
     named_area, words = find_area_word(content, words)
     area = named_area or area
-    ooh = bool(_OUT_OF_HOURS.search(" ".join(words)))
-    words = [w for w in words if w not in _STOPWORDS]
+    hints = content.language
+    ooh = bool(hints and re.search(hints.out_of_hours, " ".join(words)))
+    stop = set(hints.contact_stopwords) if hints else set()
+    words = [w for w in words if w not in stop]
     q = " ".join(words)
     pool = [(area, c) for c in content.contacts_for(area).values()] if area else list(content.all_contacts())
     matches: list[Match] = []

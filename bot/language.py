@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.classifier import NONE, WINDOW, CrisisModel, LinearModel, context
-from bot.routing import Route, Router
+from bot.routing import SUGGEST, Route, Router
 from bot.safety import CrisisDetector, normalise
 from dialogs.content import Content
 
@@ -34,6 +34,8 @@ KINDS = (
 )
 SHORT_PHRASE = 4  # words: a message this short that the phrase list matches is a crisis
 SHORT_OTHER = 2  # words: a message this short that the phrase list does not match is not one
+MAYBE = 3  # plausible answers offered when none is clearly meant
+MAYBE_P = 0.15  # the learned model's least probability for an intent to be offered
 MAX_READ = 4000  # characters understood for meaning; crisis words are looked for in all of the message
 _DEFAULT = object()
 
@@ -71,6 +73,7 @@ class Reading:
     by_phrase: bool = False  # the crisis phrase list matched
     routes: tuple[Route, ...] = ()  # intents, best first
     route: Route | None = None  # the intent clearly meant, if any
+    maybe: tuple[Route, ...] = ()  # when none is clearly meant: plausible ones to offer, best first
     who: str | None = None  # who the words say is writing
     area: str | None = None  # the area the words name
     facts: Facts = field(default_factory=Facts)
@@ -123,13 +126,16 @@ class Language:
         """The classifier's ``x:`` features of ``text`` (see :func:`bot.classifier.context`)."""
         return context(phrase_list=self.crisis.is_crisis(text), question="?" in text, who=who)
 
-    def crisis_kind(self, text: str, who: str | None = None) -> tuple[str | None, float, bool]:
+    def crisis_kind(self, text: str, who: str | None = None, *, by_phrase: bool | None = None,
+                    folded: str | None = None) -> tuple[str | None, float, bool]:
         """(kind or ``None``, classifier probability, found by the phrase list) for the whole of ``text``.
 
         The phrase list reads all of the text; the classifier weighs its match with the words around it.
-        Without a model, the phrase list decides alone."""
-        extra = self.context(text, who)
-        by_phrase = "x:phrase_list" in extra
+        Without a model, the phrase list decides alone. ``by_phrase`` and ``folded`` (the phrase list's
+        verdict and :meth:`fold` of the text) may be passed in when they are known already."""
+        if by_phrase is None:
+            by_phrase = self.crisis.is_crisis(text)
+        extra = context(phrase_list=by_phrase, question="?" in text, who=who)
         if self.model is None:
             return ("direct_suicidal" if by_phrase else None), (1.0 if by_phrase else 0.0), by_phrase
         best: tuple[float, str, int] = (-1.0, NONE, 0)
@@ -137,7 +143,7 @@ class Language:
             # The start is always read; further on, only where the phrase list sees something (bounded work).
             if i and not self.crisis.is_crisis(chunk):
                 continue
-            norm = self.fold(chunk)
+            norm = folded if i == 0 and folded is not None else self.fold(chunk)
             readings = [norm]
             found = self.crisis.matched(chunk) if i or len(norm.split()) > WINDOW else None
             if found and found in norm:  # also the words around what the phrase list found, undiluted
@@ -155,16 +161,31 @@ class Language:
         return None, p, by_phrase
 
     def read(self, text: str, who: str | None = None, area: str | None = None) -> Reading:
-        """Everything the bot needs to know about one typed message."""
-        kind, p, by_phrase = self.crisis_kind(text, who)
+        """Everything the bot needs to know about one typed message: the phrase list and the folding run once."""
+        by_phrase = self.crisis.is_crisis(text)
+        folded = self.fold(text)
+        kind, p, by_phrase = self.crisis_kind(text, who, by_phrase=by_phrase, folded=folded)
         head = text[:MAX_READ]
         norm = normalise(head, self.crisis.spelling)
         named = self.area_named(norm)
         guess = who or self.who_named(norm)
         routes = tuple(self.router.rank(head, guess, named or area))
         route = self.router.pick(routes)
+        learned: list[Route] = []
         if route is None and self.intents is not None:
-            route = self._learned_route(head, guess, named or area)
+            extra = context(phrase_list=by_phrase, question="?" in head, who=guess)
+            learned = self._learned_routes(head, guess, named or area, folded, extra)
+            if learned and learned[0].score >= 100 * self.intents.threshold:
+                route = learned[0]
+        facts = self.facts(norm)
+        hints = self.content.language
+        if route is not None and facts.adult and hints is not None and route.target in hints.when_adult:
+            route = Route(route.intent, hints.when_adult[route.target], route.score)
+        maybe: list[Route] = []
+        if route is None:
+            for r in [*learned, *(r for r in routes if r.score >= SUGGEST)]:
+                if all(m.target != r.target for m in maybe) and len(maybe) < MAYBE:
+                    maybe.append(r)
         return Reading(
             norm=norm,
             crisis=kind,
@@ -172,27 +193,31 @@ class Language:
             by_phrase=by_phrase,
             routes=routes,
             route=route,
+            maybe=tuple(maybe),
             who=self.who_named(norm),
             area=named,
-            facts=self.facts(norm),
+            facts=facts,
             incident=self._incident is not None and self._incident.search(norm) is not None,
         )
 
-    def _learned_route(self, text: str, who: str | None, area: str | None) -> Route | None:
-        """The intent the learned model is confident of, among those open to ``who``."""
+    def _learned_routes(self, text: str, who: str | None, area: str | None, folded: str,
+                        extra: list[str]) -> list[Route]:
+        """Intents the learned model finds plausible (at least ``MAYBE_P``) among those open to ``who``, best
+        first; the first is followed when it reaches the model's threshold."""
         assert self.intents is not None
-        probs = self.intents.probabilities(self.fold(text), self.context(text, who))
-        open_to = [(p, c) for c, p in probs.items()
-                   if c != NONE and c in self._intent and (who is None or who in self._intent[c].who)]
-        if not open_to:
-            return None
-        p, best = max(open_to)
-        if p < self.intents.threshold or p < probs[NONE]:
-            return None
-        target = self._intent[best].target
-        if area is not None:
-            target = self.router.localise(target, who, area, text)
-        return Route(best, target, round(100 * p, 2))
+        probs = self.intents.probabilities(folded, extra)
+        ranked = sorted(((p, c) for c, p in probs.items()
+                         if c != NONE and c in self._intent and (who is None or who in self._intent[c].who)),
+                        reverse=True)
+        out: list[Route] = []
+        for p, intent in ranked[:MAYBE]:
+            if p < MAYBE_P or p < probs[NONE]:
+                break
+            target = self._intent[intent].target
+            if area is not None:
+                target = self.router.localise(target, who, area, text)
+            out.append(Route(intent, target, round(100 * p, 2)))
+        return out
 
     def who_named(self, norm: str) -> str | None:
         for who, pattern in self._who:

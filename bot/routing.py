@@ -41,26 +41,8 @@ MIN_FUZZY_FOLD = 7  # shortest typed word read as a class word one typing slip a
 MAX_CHARS = 2000  # only the start of a very long message is routed
 CLASS_PREFIX = "like_"
 
-# Words that carry no meaning for routing on their own. Keywords may still contain them ("go back",
-# "phone numbers"); they are only left out when measuring how much of a message a match explains.
-STOPWORDS = frozenset(
-    {
-        "a", "an", "the", "my", "our", "your", "his", "her", "their", "its", "i", "me", "we", "us", "you",
-        "is", "are", "am", "be", "being", "to", "of", "and", "or", "it", "that", "this", "these", "those",
-        "what", "whats", "which", "do", "does", "did", "how", "can", "could", "would", "should", "will",
-        "shall", "for", "on", "in", "at", "with", "just", "so", "please", "any", "some", "there", "here",
-        "about", "from", "by", "as", "if", "then", "than", "has", "have", "had", "need", "needs", "want",
-        "really", "actually", "like", "um", "er", "hi", "hey", "hello", "pls", "number", "numbers", "phone",
-        "details", "contact", "call", "ring", "tell", "give", "find", "where", "who", "when", "know", "not",
-        "no", "yes", "ok", "okay", "much", "very", "also", "get",
-    }
-)  # fmt: skip
 NEGATIONS = frozenset({"not", "no", "non", "nothing", "never", "without"})
 _AGE = re.compile(r"\b(\d{1,2}) ?(?:year old|years old|yr old|yrs old|yo)\b")
-_OUT_OF_HOURS = re.compile(
-    r"\b(?:out of hours|ooh|after hours|after \d{1,2} ?(?:pm)?|after five|evening|evenings|tonight|night|nights|"
-    r"overnight|weekend|weekends|saturday|sunday|bank holiday|emergency duty)\b"
-)
 
 
 @dataclass(frozen=True)
@@ -87,6 +69,9 @@ class Router:
         self.content = content
         self.intents = content.intents
         self.spelling = Spelling(content.safety.spelling)
+        hints = content.language
+        self.stopwords = frozenset(hints.stopwords if hints else ())
+        self.out_of_hours = re.compile(hints.out_of_hours if hints else r"\b(?:out of hours)\b")
         classes = {k[len(CLASS_PREFIX) :]: v for k, v in content.synonyms.items() if k.startswith(CLASS_PREFIX)}
         single: dict[str, str] = {}
         multi: dict[str, str] = {}
@@ -128,7 +113,7 @@ class Router:
 
     def _phrase(self, text: str) -> _Phrase:
         words = tuple(self.fold(text).split())
-        return _Phrase(words, frozenset(w for w in words if w not in STOPWORDS))
+        return _Phrase(words, frozenset(w for w in words if w not in self.stopwords))
 
     # ------------------------------------------------------------------------------------ scoring
 
@@ -291,7 +276,7 @@ class Router:
             return target
         norm = normalise(text[:MAX_CHARS], self.spelling)
         padded = f" {norm} "
-        if _OUT_OF_HOURS.search(norm):
+        if self.out_of_hours.search(norm):
             candidates = [c for c in candidates if visible[c].out_of_hours] or candidates
 
         def fit(cid: str) -> int:

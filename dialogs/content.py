@@ -285,6 +285,16 @@ class Language(_Strict):
     ages: list[str] = Field(default_factory=list)  # patterns with one group: an age in years
     year_groups: list[str] = Field(default_factory=list)  # patterns with one group: an English school year
     prefill: Prefill = Field(default_factory=Prefill)
+    when_adult: dict[str, str] = Field(default_factory=dict)  # a target → the target when an adult is named
+    stopwords: list[str] = Field(default_factory=list)  # routing: words that mean nothing on their own
+    contact_stopwords: list[str] = Field(default_factory=list)  # contact search: words left out of a name
+    out_of_hours: str = r"\b(?:out of hours|ooh)\b"  # words that ask for out-of-hours services
+
+    def patterns(self) -> dict[str, list[str]]:
+        """Every list of regular expressions, by name (for the lint)."""
+        return {**{f"audience.{w}": p for w, p in self.audience.items()}, "adult": self.adult,
+                "coercion": self.coercion, "incident": self.incident, "ages": self.ages,
+                "year_groups": self.year_groups, "out_of_hours": [self.out_of_hours]}
 
 
 class BankHolidays(_Strict):

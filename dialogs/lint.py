@@ -13,7 +13,7 @@ from dialogs.content import Content, Flow, Problem
 RESERVED_CHOICE_IDS = {"trigger", "state", "may_trigger"}
 STALE_AFTER_DAYS = 365
 _TARGET = re.compile(r"^(contact|topic|flow|command):([a-z0-9_]+)(?::([a-z0-9_]+))?$")
-COMMANDS = {"contacts", "urgent", "help", "restart", "back", "forget", "start", "exit", "triage"}
+COMMANDS = {"contacts", "urgent", "help", "restart", "back", "forget", "start", "exit", "triage", "hello"}
 
 
 def lint_content(content: Content, *, today: dt.date | None = None) -> list[Problem]:
@@ -168,14 +168,13 @@ def _lint_topics_and_intents(content: Content) -> list[Problem]:
         for cite in t.cites:
             if cite not in content.sources:
                 out.append(Problem("content/topics.yaml", f"topics[{t.id}].cites", f"unknown source {cite!r}"))
-    for it in content.intents:
-        place = f"intents[{it.id}]"
-        m = _TARGET.match(it.target)
+    def exists(target: str) -> bool | None:
+        """Whether a routing target names something that exists; ``None`` when it is not a target at all."""
+        m = _TARGET.match(target)
         if not m:
-            out.append(Problem("content/routing.yaml", place, f"bad target {it.target!r}"))
-            continue
+            return None
         kind, ident, sub = m.groups()
-        ok = (
+        return (
             (kind == "contact" and ident in everywhere)
             or (kind == "topic" and ident in content.topics)
             or (kind == "command" and ident in COMMANDS)
@@ -186,10 +185,31 @@ def _lint_topics_and_intents(content: Content) -> list[Problem]:
                 and (content.flows[ident].question(sub) or content.flows[ident].outcome(sub)) is not None
             )
         )
+
+    for it in content.intents:
+        place = f"intents[{it.id}]"
+        ok = exists(it.target)
+        if ok is None:
+            out.append(Problem("content/routing.yaml", place, f"bad target {it.target!r}"))
+            continue
         if not ok:
             out.append(Problem("content/routing.yaml", place, f"target {it.target!r} names nothing that exists"))
         if not (it.keywords or it.examples):
             out.append(Problem("content/routing.yaml", place, "an intent needs keywords or examples"))
+    hints = content.language
+    for target in [t for pair in (hints.when_adult.items() if hints else []) for t in pair]:
+        if not exists(target):
+            out.append(Problem("content/language/hints.yaml", "when_adult", f"{target!r} names nothing that exists"))
+    for kind in hints.crisis_kinds.values() if hints else []:
+        for cid in kind.contacts:
+            if cid not in everywhere:
+                out.append(Problem("content/language/hints.yaml", "crisis_kinds", f"unknown contact {cid!r}"))
+    for name, patterns in (hints.patterns() if hints else {}).items():
+        for i, pattern in enumerate(patterns):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                out.append(Problem("content/language/hints.yaml", f"{name}[{i}]", f"bad pattern: {exc}"))
     for cid in content.safety.contacts:
         if cid not in everywhere:
             out.append(Problem("content/safety.yaml", "contacts", f"unknown contact {cid!r}"))

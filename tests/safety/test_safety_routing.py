@@ -77,10 +77,16 @@ def test_routing_accuracy(
     assert len(wrong) <= max_wrong, "\n".join(wrong)
 
 
-@pytest.mark.parametrize("text", ["", "   ", "?!?!", "\x00\x00", "🙂🙂🙂", "hello", "ok", "asdfghjkl", "x" * 5000])
+@pytest.mark.parametrize("text", ["", "   ", "?!?!", "\x00\x00", "🙂🙂🙂", "ok", "asdfghjkl", "x" * 5000])
 def test_nothing_meaningful_routes_nowhere(router: Router, text: str) -> None:
     for who in (None, "young_person", "parent", "practitioner"):
         assert router.route(text, who) is None
+
+
+def test_a_greeting_is_greeted_not_misunderstood(router: Router) -> None:
+    for who in (None, "young_person", "parent", "practitioner"):
+        route = router.route("hello", who)
+        assert route is not None and route.target == "command:hello"
 
 
 def test_a_long_message_is_routed_on_its_start_without_error(router: Router) -> None:
