@@ -793,12 +793,9 @@ class SlackBot:
 
     async def _publish_home(self, client: AsyncWebClient, team: str, user: str, note: str = "") -> str:
         area = self.default_area
-        try:
-            session = await self.service.store.load(self.service.key(self.ref(team, user)))
-            if session is not None and session.area in self.content.areas:
-                area = session.area
-        except Exception as exc:  # the Home tab still shows the contacts, for the default area
-            log_error("slack_home_store_failed", exc)
+        session = await self.service.peek(self.ref(team, user))  # None too when the store fails: default area
+        if session is not None and session.area in self.content.areas:
+            area = session.area
         assert area is not None
         await client.views_publish(user_id=user, view=self.render.home(area, self.now(), note))
         return "published"
