@@ -43,7 +43,11 @@ def test_leeds_social_care_puts_the_open_service_first(content: Content, at: dt.
 
 def test_out_of_hours_on_saturday_night_in_leeds_is_the_emergency_duty_team(content: Content) -> None:
     assert first(content, "out of hours", "leeds", SATURDAY_NIGHT) == "leeds_edt"
-    assert first(content, "out of hours number", "leeds", MONDAY_10AM) == "leeds_edt"
+
+
+def test_out_of_hours_while_offices_are_open_puts_the_daytime_service_first(content: Content) -> None:
+    ids = [m.contact.id for m in search(content, "out of hours number", area="leeds", at=MONDAY_10AM)]
+    assert ids[:1] == ["leeds_duty_advice"] and "leeds_edt" in ids
 
 
 def test_out_of_hours_in_kent(content: Content) -> None:
