@@ -419,9 +419,9 @@ def _listing(content: Content, area: str | None, who: str | None, at: dt.datetim
 
 
 def order_by_open(contacts: list[Contact], at: dt.datetime) -> list[Contact]:
-    """Keep the given order, but put services that can be reached now first: open, then online, then those
-    whose hours are not confirmed, then closed ones."""
-    return sorted(contacts, key=lambda c: -_REACH[status(c, at)])
+    """Keep the given order, but put services that can be reached now (open, online, or within hours not
+    confirmed) before closed ones."""
+    return sorted(contacts, key=lambda c: status(c, at) in ("closed", "likely_closed"))
 
 
 def describe(
