@@ -265,7 +265,6 @@ def _fit(contact: Contact, who: str | None) -> int:
     return 2 if who in AUDIENCE_OF and AUDIENCE_OF[who] in contact.audience else 1
 
 
-_RANK_OF = {"number": 4, "name": 3, "role": 3, "partial": 2, "fuzzy": 1}
 _KIND_OF = {4: "number", 3: "name", 2: "partial", 1: "fuzzy"}
 
 
