@@ -154,6 +154,8 @@ class Language:
                 if score.crisis > best[0]:
                     best = (score.crisis, score.kind, len(norm.split()))
         p, kind, words = best
+        if self.crisis.is_certain(text[:MAX_READ]):  # "i want to kill myself, i mean it": whatever the model says
+            return kind if kind != NONE else "direct_suicidal", max(p, self.model.threshold), by_phrase
         # A few words that are on the phrase list ("suicidal", "i want to die") are a crisis whatever the
         # model says; one or two words that are not ("right", "ok thanks") are too little to go on.
         if (by_phrase and words <= SHORT_PHRASE) or (p >= self.model.threshold and (by_phrase or words > SHORT_OTHER)):

@@ -38,6 +38,7 @@ _SEP = " . "  # put where a near-miss was cut out: no phrase or pattern can matc
 MIN_FUZZY = 6  # shortest typed word that may be read as a crisis word one slip away
 MIN_VOCAB = 7  # shortest crisis word that typing slips are checked against
 MIN_RUN = 9  # shortest typed word searched for phrases run together inside it
+_NEGATORS = frozenset({"not", "never", "no", "dont", "cannot", "wont", "nobody"})
 
 
 def _basic(text: str) -> str:
@@ -102,9 +103,26 @@ class CrisisDetector:
             re.compile("|".join(_phrase_regex(n) for n in reversed(near))) if near else None
         )
         self._vocab = sorted({w for p in phrases for w in p.split(" ") if len(w) >= MIN_VOCAB})
+        self._certain = re.compile("|".join(f"(?:{p})" for p in safety.certain)) if safety.certain else None
+        self._joking = frozenset(normalise(w, self.spelling) for w in safety.joking)
         # Letters typed one at a time ("i w a n t t o d i e") or words run together ("iwanttodie") lose
         # their word breaks: look for the phrases with spaces removed anywhere inside such a run.
         self._compact = re.compile("|".join(re.escape(p.replace(" ", "")) for p in phrases)) if phrases else None
+
+    def is_certain(self, text: str) -> bool:
+        """A first-person statement of intent (``certain`` in the content), not negated just before and not in a
+        message that laughs or quotes: a crisis whatever else the message says."""
+        if self._certain is None:
+            return False
+        for norm in self._variants(_basic(text)):
+            words = set(norm.split())
+            if words & self._joking:
+                return False
+            for m in self._certain.finditer(norm):
+                before = norm[: m.start()].split()[-3:]
+                if not (_NEGATORS.intersection(before) or any(w.endswith("nt") for w in before)):
+                    return True
+        return False
 
     def is_crisis(self, text: str) -> bool:
         """True when ``text`` speaks of danger now, suicide or self-harm (and not only as a near-miss)."""

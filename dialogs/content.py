@@ -255,6 +255,8 @@ class Safety(_Strict):
     near_misses: list[str] = Field(default_factory=list)
     spelling: dict[str, str] = Field(default_factory=dict)  # misspelling → canonical word
     contacts: list[Id]
+    certain: list[str] = Field(default_factory=list)  # first-person statements that are a crisis whatever else
+    joking: list[str] = Field(default_factory=list)  # words that make a "certain" statement a joke or a quote
 
 
 class CrisisKind(_Strict):

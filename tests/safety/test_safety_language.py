@@ -106,6 +106,25 @@ def test_each_kind_of_crisis_says_what_to_do_next(assistant: Assistant, content:
     assert "999 now" in card
 
 
+@pytest.mark.parametrize(
+    ("typed", "certain"),
+    [
+        ("the year 11s keep airdropping my pic. i want to kill myself, i mean it", True),
+        ("got the rope ready", True),
+        ("i dont want to kill myself, i just want it gone", False),
+        ("i swear im gonna die if anyone sees it lol", False),
+        ('everyone says "im gonna kill myself" as a joke in my year', False),
+        ("i want to die of embarrassment", False),
+    ],
+)
+def test_a_first_person_statement_of_intent_is_a_crisis_whatever_else(
+    language: Language, typed: str, certain: bool
+) -> None:
+    assert language.crisis.is_certain(typed) is certain
+    if certain:
+        assert language.read(typed, "young_person").crisis is not None
+
+
 def test_crisis_words_before_anything_else_is_known(assistant: Assistant) -> None:
     reply = say(assistant, "someone says they will share my nudes unless i pay them")
     assert reply.replies[0].kind == "crisis"
