@@ -62,12 +62,17 @@ def _parse_at(value: str | None) -> dt.datetime:
 # ------------------------------------------------------------------------------------------- triage
 
 
-def triage(content: Content, area: str, answers: dict[str, str], at: dt.datetime) -> dict[str, Any]:
-    """Run a practitioner flow on given answers; say the outcome, or the next question still needed."""
+def triage(
+    content: Content, area: str, answers: dict[str, str], at: dt.datetime, flow_id: str | None = None
+) -> dict[str, Any]:
+    """Run a practitioner flow on given answers; say the outcome, or the next question still needed.
+
+    The area's own flow is used unless ``flow_id`` names another practitioner flow (a Kent school may use the
+    UKCIS questions); the decision record names the flow used."""
     from bot.record import decision_record
     from dialogs.engine import Ask, Dialogs, Result
 
-    flow = content.flows[content.areas[area].practitioner_flow]
+    flow = content.flows[flow_id or content.areas[area].practitioner_flow]
     engine = Dialogs(content).engine(flow.id)
     turn = engine.start()
     path: list[str] = []
