@@ -317,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     content = sub.add_parser("content", help="content tools", description="Content tools.")
     csub = content.add_subparsers(dest="content_command", metavar="ACTION", required=True)
     check = csub.add_parser("check", help="validate every content file", description="Validate content: "
-                            "exits non-zero on any problem; warns on contacts unchecked for 12 months.")
+                            "exits non-zero on any problem; warns on contacts not re-checked within 6 months.")
     check.add_argument("--content", metavar="DIR", help="check this content folder instead of the installed one")
     check.set_defaults(func=cmd_content_check)
 

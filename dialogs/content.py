@@ -46,6 +46,7 @@ class Hours(_Strict):
     weekly: dict[str, str] = Field(default_factory=dict)
     bank_holidays: Literal["closed", "open", "as_weekday"] = "closed"
     text: str = ""
+    assumed: str = ""  # when the hours are not published: the caveat every reader sees beside the contact
 
     @field_validator("weekly")
     @classmethod
@@ -115,6 +116,7 @@ class Contact(_Strict):
     stand_in: bool = False  # national placeholder for a local service, hidden where the area has its own
     source: str
     checked: dt.date
+    checked_how: str = ""  # what was checked on that date, and how (page read, call made)
     superseded: list[Superseded] = Field(default_factory=list)
     confirm_locally: str = ""  # a caveat shown beside the contact
 
