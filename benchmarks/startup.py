@@ -27,7 +27,7 @@ CONTACTS_TARGET_S = 0.5
 TELEGRAM_TOKEN = "7000000001:AAFakeTokenForBenchmarksOnly_abcdefgh"
 SLACK_BOT_TOKEN = "xoxb-0000000000-benchmark-token"
 SLACK_SIGNING_SECRET = "benchmark-signing-secret-0123456789"
-BOT_SECRET = "benchmark-deployment-secret"
+BOT_SECRET = "benchmark-deployment-secret-of-32-characters-or-more"
 READY_TIMEOUT = 60.0  # safety net only
 
 

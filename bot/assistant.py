@@ -637,12 +637,12 @@ class Assistant:
         return Outbound(self.content.text("media_warning"), kind="warning", title=self.content.text("media_title"))
 
     def _contacts(self, ctx: _Ctx, query: str) -> str:
-        area = ctx.s.area
-        matches = search(self.content, query, area=area, at=ctx.now, limit=6)
+        area = ctx.area or ctx.s.area
+        matches = search(self.content, query, area=area, at=ctx.now, limit=6, who=ctx.s.who)
         if not matches:
             ctx.out.append(Outbound(self.content.text("no_contacts_found"), self._nav(ctx), kind="info"))
             return "contacts_none"
-        body = "\n\n".join(describe(self.content, m.contact, ctx.now) for m in matches)
+        body = "\n\n".join(describe(self.content, m.contact, ctx.now, area=m.area) for m in matches)
         area = matches[0].area if area else None  # an area named in the query ("out of hours leeds") wins
         heading = self.content.text("contacts_for", area=self.content.areas[area].name) if area else ""
         ctx.out.append(Outbound(render.paragraphs(heading, body), self._nav(ctx), kind="info"))

@@ -61,6 +61,8 @@ def features(norm: str) -> list[str]:
         padded = f" {w} "
         for n in CHAR_NGRAMS:
             out += [f"c:{padded[i : i + n]}" for i in range(len(padded) - n + 1)]
+    joined = " ".join(words)  # across word breaks ("e mysel", "t safe"): phrases typed with slips
+    out += [f"s:{joined[i : i + 6]}" for i in range(len(joined) - 5) if " " in joined[i + 1 : i + 5]]
     return out
 
 
@@ -163,14 +165,18 @@ class LinearModel:
 
 
 class CrisisModel(LinearModel):
-    """Classes ``none`` and one per kind of crisis."""
+    """Classes ``none`` and one per kind of crisis. With a ``gate`` (a two-class model, ``none`` and
+    ``crisis``, trained with naive-Bayes scaled features, which tells crisis from near-miss better), the gate
+    decides whether it is a crisis and this model only which kind; the gate's threshold is then the one used."""
+
+    gate: LinearModel | None = None
 
     def score(self, norm: str, extra: Sequence[str] = ()) -> Score:
         """The crisis probability of the window of ``norm`` most like a crisis, and its likeliest kind."""
         best = Score(0.0, NONE, "")
         for text in windows(norm):
             p = self.probabilities(text, extra)
-            crisis = 1.0 - p[NONE]
+            crisis = self.gate.probabilities(text, extra)["crisis"] if self.gate else 1.0 - p[NONE]
             if crisis >= best.crisis or best.window == "":
                 kind = max((c for c in self.classes if c != NONE), key=lambda c: p[c])
                 best = Score(crisis, kind, text)

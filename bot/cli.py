@@ -89,11 +89,11 @@ def triage(
         result |= {"contacts": [], "record": None}
         return result
     contacts = content.resolve_contacts(prompt.outcome.contacts, area)
-    from bot.contacts import Match, is_open
+    from bot.contacts import Match, reachable_now
 
     result["outcome"] = prompt.outcome.id
     result["classification"] = prompt.classification
-    result["contacts"] = [as_json(Match(c, area, 100.0, is_open(c, at))) for c in contacts]
+    result["contacts"] = [as_json(Match(c, area, 100.0, reachable_now(c, at)), at) for c in contacts]
     result["record"] = decision_record(content, flow, area, turn.position.answers, prompt, contacts, at)
     return result
 
@@ -136,16 +136,17 @@ def cmd_contacts(args: argparse.Namespace) -> int:
     content = _content()
     area = _area_arg(content, args.area, required=False)
     at = _parse_at(args.at)
-    matches = search(content, " ".join(args.query), area=area, at=at, limit=args.limit)
+    who = args.who.replace("-", "_") if args.who else None
+    matches = search(content, " ".join(args.query), area=area, at=at, limit=args.limit, who=who)
     if args.json:
-        print(json.dumps([as_json(m) for m in matches], indent=2, ensure_ascii=False))
+        print(json.dumps([as_json(m, at) for m in matches], indent=2, ensure_ascii=False))
         return 0 if matches else 1
     if not matches:
         print(content.text("no_contacts_found"))
         return 1
     for i, m in enumerate(matches):
         old = "\n  " + content.text("cli_superseded", note=m.superseded) if m.superseded else ""
-        print(("\n" if i else "") + describe(content, m.contact, at) + old)
+        print(("\n" if i else "") + describe(content, m.contact, at, area=m.area) + old)
     return 0
 
 
@@ -310,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     con.add_argument("--area", help="kent, leeds or national (default: every area)")
     con.add_argument("--at", help="ISO-8601 time for open/closed (default now)")
     con.add_argument("--limit", type=int, default=5, help="how many results (default 5)")
+    con.add_argument("--as", dest="who", choices=["practitioner", "parent", "young-person"],
+                     help="who is asking: parents and young people see no professional-only contacts")
     con.add_argument("--json", action="store_true", help="print a JSON list")
     con.set_defaults(func=cmd_contacts)
 

@@ -126,13 +126,16 @@ class Language:
         """The classifier's ``x:`` features of ``text`` (see :func:`bot.classifier.context`)."""
         return context(phrase_list=self.crisis.is_crisis(text), question="?" in text, who=who)
 
-    def crisis_kind(self, text: str, who: str | None = None) -> tuple[str | None, float, bool]:
+    def crisis_kind(self, text: str, who: str | None = None, *, by_phrase: bool | None = None,
+                    folded: str | None = None) -> tuple[str | None, float, bool]:
         """(kind or ``None``, classifier probability, found by the phrase list) for the whole of ``text``.
 
         The phrase list reads all of the text; the classifier weighs its match with the words around it.
-        Without a model, the phrase list decides alone."""
-        extra = self.context(text, who)
-        by_phrase = "x:phrase_list" in extra
+        Without a model, the phrase list decides alone. ``by_phrase`` and ``folded`` (the phrase list's
+        verdict and :meth:`fold` of the text) may be passed in when they are known already."""
+        if by_phrase is None:
+            by_phrase = self.crisis.is_crisis(text)
+        extra = context(phrase_list=by_phrase, question="?" in text, who=who)
         if self.model is None:
             return ("direct_suicidal" if by_phrase else None), (1.0 if by_phrase else 0.0), by_phrase
         best: tuple[float, str, int] = (-1.0, NONE, 0)
@@ -140,7 +143,7 @@ class Language:
             # The start is always read; further on, only where the phrase list sees something (bounded work).
             if i and not self.crisis.is_crisis(chunk):
                 continue
-            norm = self.fold(chunk)
+            norm = folded if i == 0 and folded is not None else self.fold(chunk)
             readings = [norm]
             found = self.crisis.matched(chunk) if i or len(norm.split()) > WINDOW else None
             if found and found in norm:  # also the words around what the phrase list found, undiluted
@@ -158,8 +161,10 @@ class Language:
         return None, p, by_phrase
 
     def read(self, text: str, who: str | None = None, area: str | None = None) -> Reading:
-        """Everything the bot needs to know about one typed message."""
-        kind, p, by_phrase = self.crisis_kind(text, who)
+        """Everything the bot needs to know about one typed message: the phrase list and the folding run once."""
+        by_phrase = self.crisis.is_crisis(text)
+        folded = self.fold(text)
+        kind, p, by_phrase = self.crisis_kind(text, who, by_phrase=by_phrase, folded=folded)
         head = text[:MAX_READ]
         norm = normalise(head, self.crisis.spelling)
         named = self.area_named(norm)
@@ -168,7 +173,8 @@ class Language:
         route = self.router.pick(routes)
         learned: list[Route] = []
         if route is None and self.intents is not None:
-            learned = self._learned_routes(head, guess, named or area)
+            extra = context(phrase_list=by_phrase, question="?" in head, who=guess)
+            learned = self._learned_routes(head, guess, named or area, folded, extra)
             if learned and learned[0].score >= 100 * self.intents.threshold:
                 route = learned[0]
         facts = self.facts(norm)
@@ -194,11 +200,12 @@ class Language:
             incident=self._incident is not None and self._incident.search(norm) is not None,
         )
 
-    def _learned_routes(self, text: str, who: str | None, area: str | None) -> list[Route]:
+    def _learned_routes(self, text: str, who: str | None, area: str | None, folded: str,
+                        extra: list[str]) -> list[Route]:
         """Intents the learned model finds plausible (at least ``MAYBE_P``) among those open to ``who``, best
         first; the first is followed when it reaches the model's threshold."""
         assert self.intents is not None
-        probs = self.intents.probabilities(self.fold(text), self.context(text, who))
+        probs = self.intents.probabilities(folded, extra)
         ranked = sorted(((p, c) for c, p in probs.items()
                          if c != NONE and c in self._intent and (who is None or who in self._intent[c].who)),
                         reverse=True)
@@ -258,7 +265,11 @@ def _load_model(root: Path | None) -> CrisisModel | None:
     folder = (root or Path()) / "language"
     if root is None or not (folder / "model.yaml").exists():
         return None
-    return CrisisModel.load(folder, "model")
+    model = CrisisModel.load(folder, "model")
+    if (folder / "gate.yaml").exists():
+        model.gate = LinearModel.load(folder, "gate")
+        model.threshold = model.gate.threshold
+    return model
 
 
 def _load_intents(root: Path | None) -> LinearModel | None:

@@ -18,11 +18,7 @@ def paragraphs(*parts: str) -> str:
 
 
 def contact_lines(content: Content, contacts: list[Contact], at: dt.datetime, *, detail: bool = True) -> str:
-    """Contacts, open ones first. Hours that are assumed, not published, carry their caveat for every reader."""
-    return "\n".join(
-        describe(content, c, at, detail=detail) + (f"\n  {c.hours.assumed}" if c.hours.assumed else "")
-        for c in order_by_open(contacts, at)
-    )
+    return "\n".join(describe(content, c, at, detail=detail) for c in order_by_open(contacts, at))
 
 
 def question(content: Content, flow: Flow, q: Question, options: tuple[Option, ...], *, first: bool) -> Outbound:

@@ -46,7 +46,7 @@ class Hours(_Strict):
     weekly: dict[str, str] = Field(default_factory=dict)
     bank_holidays: Literal["closed", "open", "as_weekday"] = "closed"
     text: str = ""
-    assumed: str = ""  # when the hours are not published: the caveat every reader sees beside the contact
+    confirmed: bool = True  # false: the hours are assumed or unknown, so the service is never called "open now"
 
     @field_validator("weekly")
     @classmethod
@@ -119,6 +119,7 @@ class Contact(_Strict):
     checked_how: str = ""  # what was checked on that date, and how (page read, call made)
     superseded: list[Superseded] = Field(default_factory=list)
     confirm_locally: str = ""  # a caveat shown beside the contact
+    when_closed: list[str] = Field(default_factory=list)  # contact ids or role:... to call while it is closed
 
     @field_validator("source")
     @classmethod
@@ -291,12 +292,14 @@ class Language(_Strict):
     stopwords: list[str] = Field(default_factory=list)  # routing: words that mean nothing on their own
     contact_stopwords: list[str] = Field(default_factory=list)  # contact search: words left out of a name
     out_of_hours: str = r"\b(?:out of hours|ooh)\b"  # words that ask for out-of-hours services
+    social_care: str = ""  # words that ask for children's social care as a service, not one team by name
 
     def patterns(self) -> dict[str, list[str]]:
         """Every list of regular expressions, by name (for the lint)."""
         return {**{f"audience.{w}": p for w, p in self.audience.items()}, "adult": self.adult,
                 "coercion": self.coercion, "incident": self.incident, "ages": self.ages,
-                "year_groups": self.year_groups, "out_of_hours": [self.out_of_hours]}
+                "year_groups": self.year_groups, "out_of_hours": [self.out_of_hours],
+                "social_care": [self.social_care] if self.social_care else []}
 
 
 class BankHolidays(_Strict):

@@ -166,6 +166,11 @@ def _lint_areas(content: Content) -> list[Problem]:
             for cid in members:
                 if cid not in visible:
                     out.append(Problem(f, f"roles.{role}", f"unknown contact {cid!r}"))
+        for c in area.contacts:
+            for ref in c.when_closed:
+                for cid in content.role_members(ref, area.id) or [ref]:
+                    if cid not in visible:
+                        out.append(Problem(f, f"contacts[{c.id}].when_closed", f"unknown contact {cid!r}"))
         for oid in area.notes:
             if flow is not None and flow.outcome(oid) is None:
                 out.append(Problem(f, f"notes.{oid}", f"no outcome {oid!r} in flow {flow.id!r}"))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.assistant import Assistant
-from bot.contacts import hours_text, is_open, order_by_open
+from bot.contacts import hours_text, order_by_open, status_text
 from bot.types import Option, Outbound
 from dialogs.content import Contact, Content
 
@@ -317,7 +317,7 @@ class Renderer:
 
     def contact_line(self, contact: Contact, now: dt.datetime) -> str:
         reach = " · ".join(escape(x) for x in (contact.phone, contact.text_to, contact.url) if x)
-        state = self.text("open_now") if is_open(contact, now) else self.text("closed_now")
+        state = status_text(self.content, contact, now, instead=False)  # "online", "hours not confirmed" too
         return self.text(
             "slack_home_contact",
             name=escape(contact.name),

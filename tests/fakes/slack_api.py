@@ -209,6 +209,9 @@ class FakeSlack:
         self._faults: dict[str, list[_Fault]] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._tickets: set[str] = set()
+        # What the bot has posted and not deleted, per channel: ts -> the message (chat.postMessage,
+        # chat.update and chat.delete keep it up to date), so tests can see what a person would still see.
+        self._messages: dict[str, dict[str, dict[str, Any]]] = {}
         self._ts_counter = itertools.count(1)
         self._id_counter = itertools.count(1)
 
@@ -337,6 +340,11 @@ class FakeSlack:
     def response_url_calls(self, name: str | None = None) -> list[Call]:
         """POSTs to response URLs, only those to hook ``name`` if given."""
         return [c for c in self.calls(RESPONSE_URL) if name is None or c.name == name]
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """The bot's messages still visible in ``channel`` (posted, maybe updated, not deleted), oldest first."""
+        with self._lock:
+            return [dict(m) for _, m in sorted(self._messages.get(channel, {}).items())]
 
     def clear_calls(self) -> None:
         """Forget recorded calls (injected faults stay)."""
@@ -645,12 +653,18 @@ class FakeSlack:
         if method == "chat.postMessage":
             ts = self._next_ts()
             channel = self._channel_for(params.get("channel"))
-            return {"ok": True, "channel": channel, "ts": ts, "message": self._bot_message(params, ts)}
+            message = self._bot_message(params, ts)
+            with self._lock:
+                self._messages.setdefault(channel, {})[ts] = message
+            return {"ok": True, "channel": channel, "ts": ts, "message": message}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "chat.update":
             ts = str(params.get("ts", self._next_ts()))
             channel = self._channel_for(params.get("channel"))
+            with self._lock:
+                if ts in self._messages.get(channel, {}):
+                    self._messages[channel][ts] = self._bot_message(params, ts)
             return {
                 "ok": True,
                 "channel": channel,
@@ -659,7 +673,14 @@ class FakeSlack:
                 "message": self._bot_message(params, ts),
             }
         if method == "chat.delete":
-            return {"ok": True, "channel": self._channel_for(params.get("channel")), "ts": params.get("ts")}
+            # As on Slack with a bot token: the bot's own messages only; one already gone is not found.
+            channel = self._channel_for(params.get("channel"))
+            ts = str(params.get("ts", ""))
+            with self._lock:
+                found = self._messages.get(channel, {}).pop(ts, None)
+            if found is None:
+                return {"ok": False, "error": "message_not_found"}
+            return {"ok": True, "channel": channel, "ts": ts}
         if method in ("views.publish", "views.open", "views.update", "views.push"):
             return {"ok": True, "view": self._view(params)}
         if method == "conversations.open":

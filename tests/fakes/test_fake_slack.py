@@ -273,6 +273,24 @@ async def test_injected_api_error_applies_the_given_number_of_times(slack: FakeS
     assert [c.status for c in slack.calls("chat.postMessage")] == [200, 200, 200]
 
 
+# -- what is still visible -------------------------------------------------------------------------
+
+
+async def test_chat_delete_removes_the_bots_own_message_once(slack: FakeSlack) -> None:
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
+    first = await client.chat_postMessage(channel="D0ALICE", text="one")
+    second = await client.chat_postMessage(channel="D0ALICE", text="two")
+    await client.chat_update(channel="D0ALICE", ts=second["ts"], text="two, edited")
+    assert [m["text"] for m in slack.messages("D0ALICE")] == ["one", "two, edited"]
+
+    await client.chat_delete(channel="D0ALICE", ts=first["ts"])
+    with pytest.raises(SlackApiError) as again:
+        await client.chat_delete(channel="D0ALICE", ts=first["ts"])
+
+    assert again.value.response["error"] == "message_not_found"
+    assert [m["ts"] for m in slack.messages("D0ALICE")] == [second["ts"]]
+
+
 # -- Web API shapes ---------------------------------------------------------------------------------
 
 

@@ -147,8 +147,10 @@ async def test_contacts_query_out_of_hours_leeds_answers_ephemerally(h: Harness)
     hook = await h.next_call(RESPONSE_URL, "cmd")
     text = block_text(hook.params["blocks"])
     assert hook.params["response_type"] == "ephemeral"
-    assert text.index("Children's Emergency Duty Team (Leeds)") < 200  # the first contact named
-    assert "0113 535 0600" in text
+    # Monday noon (the harness clock): offices are open, so the daytime service leads and the Emergency Duty
+    # Team follows (issue 13: "out of hours" lists the service open now first).
+    assert text.index("Duty and Advice Team") < text.index("Children's Emergency Duty Team (Leeds)")
+    assert "0113 376 0336" in text and "0113 535 0600" in text
     await h.settle()
     assert h.fake.calls("chat.postMessage") == [] and h.fake.calls("conversations.open") == []
 
