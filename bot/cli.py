@@ -62,12 +62,17 @@ def _parse_at(value: str | None) -> dt.datetime:
 # ------------------------------------------------------------------------------------------- triage
 
 
-def triage(content: Content, area: str, answers: dict[str, str], at: dt.datetime) -> dict[str, Any]:
-    """Run a practitioner flow on given answers; say the outcome, or the next question still needed."""
+def triage(
+    content: Content, area: str, answers: dict[str, str], at: dt.datetime, flow_id: str | None = None
+) -> dict[str, Any]:
+    """Run a practitioner flow on given answers; say the outcome, or the next question still needed.
+
+    The area's own flow is used unless ``flow_id`` names another practitioner flow (a Kent school may use the
+    UKCIS questions); the decision record names the flow used."""
     from bot.record import decision_record
     from dialogs.engine import Ask, Dialogs, Result
 
-    flow = content.flows[content.areas[area].practitioner_flow]
+    flow = content.flows[flow_id or content.areas[area].practitioner_flow]
     engine = Dialogs(content).engine(flow.id)
     turn = engine.start()
     path: list[str] = []
@@ -97,7 +102,11 @@ def cmd_triage(args: argparse.Namespace) -> int:
     content = _content()
     area = _area_arg(content, args.area, required=True)
     assert area is not None
-    flow = content.flows[content.areas[area].practitioner_flow]
+    flow_id = args.flow or content.areas[area].practitioner_flow
+    flow = content.flows.get(flow_id)
+    if flow is None or flow.who != "practitioner":
+        _usage(f"unknown practitioner flow {flow_id!r}")
+        raise AssertionError
     answers: dict[str, str] = {}
     for item in args.answer or []:
         qid, sep, value = item.partition("=")
@@ -108,7 +117,7 @@ def cmd_triage(args: argparse.Namespace) -> int:
         if value not in {c.id for c in q.choices}:
             _usage(f"unknown value {value!r} for {qid}; one of: {', '.join(c.id for c in q.choices)}")
         answers[qid] = value
-    result = triage(content, area, answers, _parse_at(args.at))
+    result = triage(content, area, answers, _parse_at(args.at), flow.id)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0
@@ -289,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Decide a practitioner flow from answers, for scripting and audit. "
                          "Prints the outcome and decision record, or the next question still needed.")
     tri.add_argument("--area", help="kent, leeds or national")
+    tri.add_argument("--flow", help="another practitioner flow than the area's own (a Kent school may use ukcis)")
     tri.add_argument("--answer", action="append", metavar="QUESTION=VALUE", help="an answer (repeatable)")
     tri.add_argument("--at", help="time of the decision for the record (ISO-8601; default now)")
     tri.add_argument("--json", action="store_true", help="print a JSON object")
@@ -315,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     content = sub.add_parser("content", help="content tools", description="Content tools.")
     csub = content.add_subparsers(dest="content_command", metavar="ACTION", required=True)
     check = csub.add_parser("check", help="validate every content file", description="Validate content: "
-                            "exits non-zero on any problem; warns on contacts unchecked for 12 months.")
+                            "exits non-zero on any problem; warns on contacts not re-checked within 6 months.")
     check.add_argument("--content", metavar="DIR", help="check this content folder instead of the installed one")
     check.set_defaults(func=cmd_content_check)
 

@@ -116,6 +116,7 @@ class Contact(_Strict):
     stand_in: bool = False  # national placeholder for a local service, hidden where the area has its own
     source: str
     checked: dt.date
+    checked_how: str = ""  # what was checked on that date, and how (page read, call made)
     superseded: list[Superseded] = Field(default_factory=list)
     confirm_locally: str = ""  # a caveat shown beside the contact
     when_closed: list[str] = Field(default_factory=list)  # contact ids or role:... to call while it is closed

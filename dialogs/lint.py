@@ -11,7 +11,7 @@ import re
 from dialogs.content import Content, Flow, Problem
 
 RESERVED_CHOICE_IDS = {"trigger", "state", "may_trigger"}
-STALE_AFTER_DAYS = 365
+RECHECK_AFTER_MONTHS = 6  # contacts change: each is re-checked at least this often (a warning, not an error)
 _TARGET = re.compile(r"^(contact|topic|flow|command):([a-z0-9_]+)(?::([a-z0-9_]+))?$")
 COMMANDS = {"contacts", "urgent", "help", "restart", "back", "forget", "start", "exit", "triage", "hello"}
 
@@ -41,15 +41,29 @@ def _lint_contacts(content: Content, today: dt.date) -> list[Problem]:
             out.append(Problem(f, place, "a contact needs a phone, a text number or a url"))
         if c.checked > today:
             out.append(Problem(f, place, f"checked date {c.checked} is in the future"))
-        elif (today - c.checked).days > STALE_AFTER_DAYS:
-            out.append(
-                Problem(f, place, f"not checked since {c.checked} (over 12 months): check it again", warning=True)
-            )
+        elif c.checked < _months_before(today, RECHECK_AFTER_MONTHS):
+            out.append(Problem(f, place, f"not re-checked within {RECHECK_AFTER_MONTHS} months (last checked "
+                                         f"{c.checked}): check it again", warning=True))
+        if not c.checked_how.strip():
+            out.append(Problem(f, f"{place}.checked_how", "say what was checked and how (page read, call made)",
+                               warning=True))
         if not c.hours.always and not c.hours.weekly:
             out.append(Problem(f, f"{place}.hours", "give weekly hours or always: true"))
         if not c.hours.text.strip():
             out.append(Problem(f, f"{place}.hours.text", "say the opening hours in words, as users will read them"))
     return out
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` calendar months earlier (the month's last day where that day does not exist)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    for d in range(day.day, 27, -1):
+        try:
+            return dt.date(year, month, d)
+        except ValueError:
+            continue
+    return dt.date(year, month, min(day.day, 28))
 
 
 def _lint_flow(content: Content, flow: Flow) -> list[Problem]:
@@ -191,6 +205,11 @@ def _lint_topics_and_intents(content: Content) -> list[Problem]:
             )
         )
 
+    for t in content.topics.values():
+        for who in t.who:
+            if not any(it.target == f"topic:{t.id}" and who in it.who for it in content.intents):
+                out.append(Problem("content/routing.yaml", f"topics[{t.id}]",
+                                   f"no intent leads a {who} to this topic: add one with the words people use"))
     for it in content.intents:
         place = f"intents[{it.id}]"
         ok = exists(it.target)

@@ -13,14 +13,15 @@ from dialogs.content import load_content
 from dialogs.engine import Dialogs
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-_BLOCK = re.compile(r"(<!-- flow:(?P<id>[a-z0-9_]+) -->\n).*?(\n<!-- /flow:(?P=id) -->)", re.S)
+# An empty block (just the two markers) is filled too.
+_BLOCK = re.compile(r"(<!-- flow:(?P<id>[a-z0-9_]+) -->\n)(?:.*?\n)?(<!-- /flow:(?P=id) -->)", re.S)
 
 
 def render_readme(text: str) -> str:
     dialogs = Dialogs(load_content())
 
     def block(m: re.Match[str]) -> str:
-        return f"{m.group(1)}```mermaid\n{dialogs.engine(m.group('id')).mermaid().strip()}\n```{m.group(3)}"
+        return f"{m.group(1)}```mermaid\n{dialogs.engine(m.group('id')).mermaid().strip()}\n```\n{m.group(3)}"
 
     return _BLOCK.sub(block, text)
 

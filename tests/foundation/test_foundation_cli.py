@@ -97,3 +97,14 @@ def test_readme_diagrams_are_current() -> None:
 
     readme = (ROOT / "README.md").read_text()
     assert render_readme(readme) == readme, "README diagrams are stale: run `python -m tools.diagrams`"
+
+
+def test_triage_command_can_use_the_ukcis_questions_in_kent(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    args = ["triage", "--area", "kent", "--flow", "ukcis", "--answer", "immediate_danger=no",
+            "--answer", "adult_involved=unknown", "--json"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["flow"] == "ukcis" and out["outcome"] == "refer"
+    assert "(ukcis)" in out["record"] and "Kent (kent)" in out["record"]

@@ -117,7 +117,33 @@ def test_contact_not_checked_for_a_year_is_a_warning_not_an_error(draft: Path) -
     content, found = check_content(draft, today=TODAY)
     assert content is not None
     warnings = [str(p) for p in found if p.warning]
-    assert any("over 12 months" in w for w in warnings) and not problems(draft)
+    assert any("not re-checked within 6 months" in w for w in warnings) and not problems(draft)
+
+
+@pytest.mark.parametrize(("checked", "stale"), [("2026-05-20", True), ("2026-05-21", False), ("2026-09-01", False)])
+def test_contact_not_rechecked_within_six_months_is_flagged(draft: Path, checked: str, stale: bool) -> None:
+    # TODAY is 2026-11-21: six months back is 2026-05-21.
+    edit(draft / "areas/national.yaml", lambda d: d["contacts"][0].update(checked=checked))
+    _, found = check_content(draft, today=TODAY)
+    flagged = [p for p in found if "not re-checked within 6 months" in str(p)]
+    assert bool(flagged) == stale
+    assert all(p.warning for p in flagged)
+
+
+def test_every_shipped_contact_says_what_was_checked_and_how(draft: Path) -> None:
+    _, found = check_content(draft, today=TODAY)
+    assert not [p for p in found if "checked_how" in p.place]
+    edit(draft / "areas/national.yaml", lambda d: d["contacts"][0].pop("checked_how"))
+    _, found = check_content(draft, today=TODAY)
+    assert any("checked_how" in p.place and p.warning for p in found)
+
+
+def test_a_topic_nobody_can_reach_by_words_is_an_error(draft: Path) -> None:
+    def drop(d: dict) -> None:  # type: ignore[type-arg]
+        d["intents"] = [i for i in d["intents"] if i["target"] != "topic:older_partner"]
+
+    edit(draft / "routing.yaml", drop)
+    assert any("topics[older_partner]" in p and "no intent leads a practitioner" in p for p in problems(draft))
 
 
 def test_content_check_command_exits_non_zero_on_a_problem(draft: Path) -> None:

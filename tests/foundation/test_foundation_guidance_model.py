@@ -71,7 +71,7 @@ def test_kent_aggravated_thirteen_to_seventeen_asks_the_risk_level(content: Cont
     assert r["next_question"] == {
         "id": "risk_level",
         "text": r["next_question"]["text"],  # type: ignore[index]
-        "options": ["high", "low_medium"],
+        "options": ["high", "low_medium", "not_assessed"],
     }
 
 
@@ -82,19 +82,89 @@ def test_kent_experimental_thirteen_to_seventeen_asks_about_harm_vulnerability_c
     assert r["next_question"]["id"] == "harm_vulnerability_or_no_consent"  # type: ignore[index]
 
 
-@pytest.mark.parametrize(("risk", "outcome"), [("high", "refer"), ("low_medium", "single_agency_or_early_help")])
-def test_kent_risk_level_decides(content: Content, risk: str, outcome: str) -> None:
-    r = decide(
-        content,
-        "kent",
-        immediate_danger="no",
-        adult_involved="no",
-        aggravating_factors="yes",
-        age_band="13_to_17",
-        risk_level=risk,
-    )
+AGGRAVATED_13_17 = {
+    "immediate_danger": "no", "adult_involved": "no", "aggravating_factors": "yes", "age_band": "13_to_17"
+}
+
+
+def test_kent_high_risk_refers(content: Content) -> None:
+    r = decide(content, "kent", **AGGRAVATED_13_17, risk_level="high")
+    assert r["outcome"] == "refer"
+    assert r["classification"] == "Aggravated: youth only"
+
+
+@pytest.mark.parametrize("risk", ["low_medium", "not_assessed"])
+def test_kent_aggravated_below_high_risk_asks_harm_vulnerability_consent(content: Content, risk: str) -> None:
+    # Second edition (safer reading): low/medium no longer closes the case without the harm question.
+    r = decide(content, "kent", **AGGRAVATED_13_17, risk_level=risk)
+    assert r["outcome"] is None
+    assert r["next_question"]["id"] == "harm_vulnerability_or_no_consent"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("risk", ["low_medium", "not_assessed"])
+@pytest.mark.parametrize(("harm", "outcome"), [("yes", "refer"), ("no", "single_agency_or_early_help")])
+def test_kent_aggravated_low_medium_then_harm_question_decides(
+    content: Content, risk: str, harm: str, outcome: str
+) -> None:
+    r = decide(content, "kent", **AGGRAVATED_13_17, risk_level=risk, harm_vulnerability_or_no_consent=harm)
     assert r["outcome"] == outcome
     assert r["classification"] == "Aggravated: youth only"
+    assert r["path"][-2:] == ["risk_level", "harm_vulnerability_or_no_consent"]
+    record = str(r["record"])
+    # The reading and its reason are in the record's sources.
+    assert "second edition" in record and "specialist children's services" in record
+    if risk == "not_assessed":
+        assert "not been assessed yet" in record and "DSL" in record
+    else:
+        assert "safer reading" in record
+
+
+def test_kent_risk_level_not_assessed_says_use_the_tool_and_talk_to_the_dsl(content: Content) -> None:
+    q = content.flows["kent"].question("risk_level")
+    assert q is not None
+    assert "not_assessed" in [c.id for c in q.choices]
+    assert "tools" in q.help and "DSL" in q.help
+
+
+def test_kent_adult_of_unknown_age_is_treated_as_an_adult(content: Content) -> None:
+    r = decide(content, "kent", immediate_danger="no", adult_involved="unknown")
+    assert r["outcome"] == "refer"
+    assert str(r["classification"]).startswith("Aggravated: adult involved")
+    record = str(r["record"])
+    assert "treats them as an adult" in record and "National Crime Agency" in record
+    assert any(c["id"] == "ceop" for c in r["contacts"])  # type: ignore[union-attr]
+
+
+def test_kent_not_sure_if_aggravated_takes_the_aggravated_branch(content: Content) -> None:
+    r = decide(content, "kent", immediate_danger="no", adult_involved="no", aggravating_factors="not_sure",
+               age_band="13_to_17")
+    assert r["next_question"]["id"] == "risk_level"  # type: ignore[index]
+    r = decide(content, "kent", immediate_danger="no", adult_involved="no", aggravating_factors="not_sure",
+               age_band="13_to_17", risk_level="high")
+    assert r["outcome"] == "refer"
+    assert "treated as aggravated" in str(r["classification"])
+    assert "not sure" in str(r["record"])
+
+
+def test_kent_not_sure_about_harm_vulnerability_consent_refers(content: Content) -> None:
+    r = decide(content, "kent", immediate_danger="no", adult_involved="no", aggravating_factors="no",
+               age_band="13_to_17", harm_vulnerability_or_no_consent="not_sure")
+    assert r["outcome"] == "refer"
+    assert "safer branch" in str(r["record"])
+
+
+def test_kent_intro_says_kent_schools_follow_ukcis_and_offers_its_questions(content: Content) -> None:
+    intro = content.flows["kent"].intro
+    assert "UKCIS" in intro and "schools" in intro and "UKCIS questions" in intro
+    assert any(it.target == "flow:ukcis:immediate_danger" for it in content.intents)
+
+
+def test_kent_education_setting_using_ukcis_questions_is_named_in_the_record(content: Content) -> None:
+    r = triage(content, "kent", {"immediate_danger": "no", "adult_involved": "yes"}, AT, flow_id="ukcis")
+    assert r["flow"] == "ukcis" and r["outcome"] == "refer"
+    assert "(ukcis)" in str(r["record"]) and "Kent" in str(r["record"])
+    ids = [c["id"] for c in r["contacts"]]  # type: ignore[union-attr]
+    assert "kent_front_door" in ids
 
 
 @pytest.mark.parametrize(("harm", "outcome"), [("yes", "refer"), ("no", "single_agency_or_early_help")])
@@ -155,6 +225,32 @@ def test_ukcis_the_first_yes_decides(content: Content, area: str, index: int) ->
     assert r["flow"] == "ukcis"
     assert r["outcome"] == ("emergency" if index == 0 else "refer")
     assert r["path"] == UKCIS_ORDER[: index + 1]
+
+
+@pytest.mark.parametrize("area", ["leeds", "national"])
+def test_ukcis_adult_of_unknown_age_is_treated_as_an_adult(content: Content, area: str) -> None:
+    r = decide(content, area, immediate_danger="no", adult_involved="unknown")
+    assert r["outcome"] == "refer"
+    assert "treats them as an adult" in str(r["record"]) and "National Crime Agency" in str(r["record"])
+
+
+@pytest.mark.parametrize("index", range(2, len(UKCIS_ORDER)))
+def test_ukcis_not_sure_takes_the_safer_branch_and_says_so(content: Content, index: int) -> None:
+    answers = {q: "no" for q in UKCIS_ORDER[:index]} | {UKCIS_ORDER[index]: "not_sure"}
+    r = decide(content, "leeds", **answers)
+    assert r["outcome"] == "refer"
+    assert "safer branch" in str(r["record"]) and "not sure" in str(r["record"])
+
+
+def test_ukcis_manage_in_setting_says_what_the_dsl_does_next(content: Content) -> None:
+    text = content.flows["ukcis"].outcome("manage_in_setting").text  # type: ignore[union-attr]
+    low = text.lower()
+    assert "confident they have enough information" in low
+    assert "record" in low
+    assert "delete the imagery" in low and "confirm" in low
+    assert "parents or carers, unless" in low
+    assert "education and support" in low
+    assert "refer" in low
 
 
 @pytest.mark.parametrize("area", ["leeds", "national"])

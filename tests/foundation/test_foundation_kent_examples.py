@@ -54,21 +54,27 @@ def test_adult_involved_sixteen_year_old_coerced_by_twenty_five_year_old_man(con
     assert any(c["id"] == "police_101" for c in r["contacts"])  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("risk", "outcome"), [("high", "refer"), ("low_medium", "single_agency_or_early_help")])
+# Second edition (safer reading, spec/guidance-model.md): below high risk, the harm / vulnerability / consent
+# question is asked on the aggravated branch too. Revenge sharing is non-consensual, so it is answered "yes".
+RISK_PATHS = [("high", {}, "refer"), ("low_medium", {"harm_vulnerability_or_no_consent": "yes"}, "refer")]
+
+
+@pytest.mark.parametrize(("risk", "more", "outcome"), RISK_PATHS)
 def test_intent_to_harm_fourteen_year_old_shares_ex_partners_pictures_for_revenge(
-    content: Content, risk: str, outcome: str
+    content: Content, risk: str, more: dict[str, str], outcome: str
 ) -> None:
     r = decide(content, adult_involved="no", aggravating_factors="yes", age_band="13_to_17")
     assert r["next_question"]["id"] == "risk_level"  # type: ignore[index]
-    r = decide(content, adult_involved="no", aggravating_factors="yes", age_band="13_to_17", risk_level=risk)
+    r = decide(content, adult_involved="no", aggravating_factors="yes", age_band="13_to_17", risk_level=risk, **more)
     assert (r["outcome"], r["classification"]) == (outcome, "Aggravated: youth only")
 
 
-@pytest.mark.parametrize(("risk", "outcome"), [("high", "refer"), ("low_medium", "single_agency_or_early_help")])
+@pytest.mark.parametrize(("risk", "more", "outcome"), RISK_PATHS)
 def test_reckless_misuse_fifteen_year_old_shares_friend_changing_as_a_joke(
-    content: Content, risk: str, outcome: str
+    content: Content, risk: str, more: dict[str, str], outcome: str
 ) -> None:
-    # Taken without the pictured child's knowledge: aggravated, youth only.
-    r = decide(content, adult_involved="no", aggravating_factors="yes", age_band="13_to_17", risk_level=risk)
+    # Taken without the pictured child's knowledge: aggravated, youth only, and no consent.
+    r = decide(content, adult_involved="no", aggravating_factors="yes", age_band="13_to_17", risk_level=risk, **more)
     assert (r["outcome"], r["classification"]) == (outcome, "Aggravated: youth only")
-    assert r["path"] == ["immediate_danger", "adult_involved", "aggravating_factors", "age_band", "risk_level"]
+    assert r["path"] == ["immediate_danger", "adult_involved", "aggravating_factors", "age_band", "risk_level",
+                         *more]

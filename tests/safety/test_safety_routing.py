@@ -100,7 +100,7 @@ def test_the_same_words_lead_somewhere_fitting_for_each_role(router: Router) -> 
         return r.target if r else None
 
     assert target("someone is blackmailing me", "young_person") == "flow:young_person:yp_pressure_or_threats"
-    assert target("what is sextortion", "parent") == "topic:sextortion"
+    assert target("what is sextortion", "parent") == "topic:sextortion_parents"
     assert target("sextortion", "practitioner") == "topic:sextortion"
     assert target("what counts as aggravated", "young_person") is None  # a practitioner's topic
 

@@ -48,7 +48,7 @@ from tests.fakes.slack_api import (
 # The answers that reach a practitioner outcome, per area (flow), and a contact the outcome must show.
 FLOWS = {
     "kent": (
-        ["No", "No", "Yes", "13 to 17", "Low or medium"],
+        ["No", "No", "Yes", "13 to 17", "Low or medium", "No"],  # second edition: then the harm question
         "single_agency_or_early_help",
         "kent_front_door",
     ),

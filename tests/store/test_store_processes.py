@@ -132,7 +132,7 @@ def test_two_processes_take_alternate_turns_of_one_conversation(
     assert session is not None
     assert [list(a) for a in session.answers] == expected
     assert [q for q, _ in expected] == ["immediate_danger", "adult_involved", "aggravating_factors",
-                                        "age_band", "risk_level"]
+                                        "age_band", "risk_level", "harm_vulnerability_or_no_consent"]
     flow = content.flows["kent"]
     assert session.flow == "kent" and session.node is not None and flow.outcome(session.node) is not None
     assert session.seen[-1] == event_digest(str(5001 + len(expected) + 1))
