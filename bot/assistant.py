@@ -380,8 +380,11 @@ class Assistant:
             o = self._target_option(r.target)
             if o is not None and all(o.label != x.label for x in options):
                 options.append(o)
-        if options:  # a question back instead of the same screen again
-            ctx.out.append(Outbound(self.content.text("did_you_mean"), (*options, *self._nav(ctx)), kind="menu"))
+        if options:  # a question back instead of the same screen again (unless no screen was shown yet)
+            nav = self._nav(ctx) if s.node is not None else ()
+            ctx.out.append(Outbound(self.content.text("did_you_mean"), (*options, *nav), kind="menu"))
+            if s.node is None:
+                self._current(ctx)
             return "unsure"
         self._current(ctx)
         return "unrecognised"

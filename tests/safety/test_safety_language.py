@@ -246,14 +246,14 @@ def test_a_restart_forgets_the_suggestions(assistant: Assistant) -> None:
 
 
 def test_the_development_set_figures_hold(content: Content) -> None:
-    """The dev set is never trained on. Floors a little under today's figures (crisis 88%, near-miss false
-    positives 6%, routing 81%, 4 dead ends of 178), so a change that makes understanding worse fails here."""
+    """The dev set is never trained on. Floors a little under today's figures (crisis 93%, near-miss false
+    positives 5%, routing 84%, 8 dead ends of 290), so a change that makes understanding worse fails here."""
     assert content.root is not None
     data = json.loads((content.root / "language" / "phrases" / "dev.json").read_text(encoding="utf-8"))
     report = Evaluator(content).score(data)
-    assert report.crisis.hits / report.crisis.total >= 0.86
-    assert report.near_miss.hits / report.near_miss.total <= 0.07
-    assert report.routing.hits / report.routing.total >= 0.76
+    assert report.crisis.hits / report.crisis.total >= 0.91
+    assert report.near_miss.hits / report.near_miss.total <= 0.065
+    assert report.routing.hits / report.routing.total >= 0.81
     assert report.dead_ends <= 0.05 * report.routing.total
 
 

@@ -195,7 +195,7 @@ async def run_six_turns(service: Service) -> str:
         assert handled.reply is not None and not handled.duplicate
         key = handled.key
         shown = [o for r in handled.reply.replies for o in r.options]
-        options = shown or options
+        options = shown + options  # buttons stay on screen: an earlier question's can still be pressed
     return key
 
 
