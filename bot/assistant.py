@@ -47,6 +47,7 @@ class Defaults:
     who: str | None = None
     area: str | None = None
     fixed_who: bool = False  # Slack: always a practitioner
+    remember_area: bool = False  # Slack: the area chosen is a preference kept beyond the session (the service)
 
 
 @dataclass
