@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, urlencode
 
-from test_slack_harness import DM, TEAM, USER, Harness, Stack, block_text
+from test_slack_harness import DM, TEAM, USER, Harness, Stack, block_text, buttons
 
-from adapters.slack.blocks import ACTION_AREA, ACTION_FORGET
+from adapters.slack.blocks import ACTION_AREA, ACTION_FORGET, ACTION_LINK
 from bot.session import Preferences
 from bot.store import MemoryStore
 from tests.fakes.slack_api import block_action_body
@@ -79,3 +79,26 @@ async def test_quick_exit_clears_the_remembered_area(stack: Stack) -> None:
     assert await h.command("exit") == "exit"
     assert await store.load_preferences(key) is None
     assert await home_area(h) == "Your area: *Elsewhere in England*"
+
+
+# ------------------------------------------------------------------------------------------ link buttons
+
+
+async def test_contacts_carry_url_buttons_and_pressing_one_is_acknowledged_without_a_reply(h: Harness) -> None:
+    content = h.bot.content
+    await h.dm("ceop")
+    card = await h.next_call("chat.postMessage")
+    links = [b for b in buttons(card.params["blocks"]) if "url" in b]
+    ceop = next(b for b in links if b["url"] == "https://www.ceop.police.uk/Safety-Centre/")
+    assert ceop["type"] == "button" and ceop["text"]["text"] == content.text("link_ceop") and "value" not in ceop
+    assert all(b["action_id"].startswith(ACTION_LINK) for b in links)
+    copy_label = content.text("copy_number", phone="0800 1111").split("0800")[0].strip()
+    assert not any(copy_label in str(b.get("text")) for b in buttons(card.params["blocks"]))  # no copy on Slack
+    await h.settle()
+    posted = len(h.fake.calls("chat.postMessage"))
+
+    assert await h.press(card, content.text("link_ceop")) == "ignored"
+
+    await h.settle()
+    assert len(h.fake.calls("chat.postMessage")) == posted
+    assert h.fake.calls("chat.update") == [] and h.fake.calls("chat.postEphemeral") == []
