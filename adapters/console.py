@@ -87,8 +87,12 @@ def _printer(stream: TextIO, rich_output: bool) -> object:
 
 
 def show(replies: list[Outbound], stream: TextIO, console: object | None) -> None:
-    for out in replies:
-        body = plain(Outbound(out.text, out.options, out.kind))
+    # Numbers pick from the last reply with buttons (as ConsoleChat.send keeps them): earlier replies show only
+    # their links and numbers, so that "1" never means two things on one screen.
+    active = max((i for i, r in enumerate(replies) if any(not o.acts_here for o in r.options)), default=-1)
+    for i, out in enumerate(replies):
+        options = out.options if i == active else tuple(o for o in out.options if o.acts_here)
+        body = plain(Outbound(out.text, options, out.kind))
         if console is None:
             print((f"== {out.title} ==\n" if out.title else "") + body + "\n", file=stream, flush=True)
             continue
