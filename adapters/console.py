@@ -1,7 +1,8 @@
 """The console adapter: a chat in the terminal, and the scriptable harness for tests.
 
 Options are numbered (choices first, then navigation); a number or the label picks one, and anything else
-is sent as typed text. With stdin not a terminal it reads one input per line and prints plain text.
+is sent as typed text. Links and numbers to copy are printed as "label: address" lines, unnumbered.
+With stdin not a terminal it reads one input per line and prints plain text.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ def to_inbound(line: str, options: tuple[Option, ...]) -> Inbound:
 def plain(out: Outbound, first_number: int = 1) -> str:
     """An outbound as plain text with numbered options."""
     lines = [f"== {out.title} ==" if out.title else "", out.text]
-    choices = [o for o in out.options if not o.nav]
-    nav = [o for o in out.options if o.nav]
+    lines += [f"  {o.label}: {o.url or o.copy}" for o in out.options if o.acts_here]
+    choices = [o for o in out.options if not o.nav and not o.acts_here]
+    nav = [o for o in out.options if o.nav and not o.acts_here]
     n = first_number
     for o in choices:
         lines.append(f"  {n}. {o.label}")
@@ -63,10 +65,10 @@ class ConsoleChat:
     def send(self, inbound: Inbound) -> list[Outbound]:
         handled = self._loop.run_until_complete(self.service.handle(REF, inbound, defaults=self.defaults))
         replies = handled.reply.replies if handled.reply else []
-        with_options = [r for r in replies if r.options]
+        with_options = [r for r in replies if any(not o.acts_here for o in r.options)]
         if with_options:
-            last = with_options[-1]
-            self.options = (*[o for o in last.options if not o.nav], *[o for o in last.options if o.nav])
+            last = [o for o in with_options[-1].options if not o.acts_here]
+            self.options = (*[o for o in last if not o.nav], *[o for o in last if o.nav])
         return replies
 
     def type(self, line: str) -> list[Outbound]:
@@ -85,8 +87,12 @@ def _printer(stream: TextIO, rich_output: bool) -> object:
 
 
 def show(replies: list[Outbound], stream: TextIO, console: object | None) -> None:
-    for out in replies:
-        body = plain(Outbound(out.text, out.options, out.kind))
+    # Numbers pick from the last reply with buttons (as ConsoleChat.send keeps them): earlier replies show only
+    # their links and numbers, so that "1" never means two things on one screen.
+    active = max((i for i, r in enumerate(replies) if any(not o.acts_here for o in r.options)), default=-1)
+    for i, out in enumerate(replies):
+        options = out.options if i == active else tuple(o for o in out.options if o.acts_here)
+        body = plain(Outbound(out.text, options, out.kind))
         if console is None:
             print((f"== {out.title} ==\n" if out.title else "") + body + "\n", file=stream, flush=True)
             continue

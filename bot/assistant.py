@@ -13,7 +13,7 @@ replies). Order of precedence, whatever state the conversation is in:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot import render
 from bot.contacts import describe, search
@@ -23,11 +23,12 @@ from bot.safety import normalise
 from bot.session import Session
 from bot.tokens import TokenSigner
 from bot.types import Inbound, Option, Outbound
-from dialogs.content import Content, Flow
+from dialogs.content import Contact, Content, Flow
 from dialogs.engine import Ask, Dialogs, InvalidInput, Position, Result, Turn
 
 WHO = ("young_person", "parent", "practitioner")
 MAX_TEXT = 40_000  # Slack's limit: crisis words are looked for in all of it; routing reads the start
+MAX_COPY = 3  # copy buttons in one reply: enough for the numbers that matter, a keyboard that fits a phone
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Defaults:
     who: str | None = None
     area: str | None = None
     fixed_who: bool = False  # Slack: always a practitioner
+    remember_area: bool = False  # Slack: the area chosen is a preference kept beyond the session (the service)
 
 
 @dataclass
@@ -90,6 +92,8 @@ class Assistant:
         self._apply_defaults(ctx)
         self._restore(ctx)
         event = self._dispatch(ctx, inbound)
+        if s.who == "young_person":
+            self._quick_exit_on_every_keyboard(ctx)
         if event == "forget":
             return Reply(None, ctx.out, event)
         if event == "exit":
@@ -246,6 +250,8 @@ class Assistant:
             return "resume"
         if name == "forget":
             return self._command(ctx, "forget", "")
+        if name == "exit":
+            return self._command(ctx, "exit", "")
         if name == "who":
             ctx.s.who, ctx.s.flow, ctx.s.node, ctx.s.answers = None, None, None, []
             self._current(ctx, replace=True)
@@ -443,7 +449,8 @@ class Assistant:
             if contact is None:
                 contact = next((c for _, c in self.content.all_contacts() if c.id == rest), None)
             if contact is not None:
-                ctx.out.append(Outbound(describe(self.content, contact, ctx.now), kind="info"))
+                acts = self.one_tap([contact], ctx.area or ctx.s.area)
+                ctx.out.append(Outbound(describe(self.content, contact, ctx.now), acts, kind="info"))
                 self._then_current_question(ctx)
                 return "contact"
         if kind == "topic":
@@ -582,7 +589,7 @@ class Assistant:
             area = ctx.s.area or "national"
             contacts = self.content.resolve_contacts(prompt.outcome.contacts, area)
             note = self.content.areas[area].notes.get(prompt.outcome.id, "") if flow.who == "practitioner" else ""
-            opts = list(self._outcome_options(flow))
+            opts = [*self._outcome_options(flow), *self.one_tap(contacts, area)]
             detail = flow.who == "practitioner"
             out = render.outcome(
                 self.content, flow, prompt, contacts, note, ctx.now, (*opts, *self._nav(ctx)), detail=detail
@@ -595,6 +602,24 @@ class Assistant:
         if flow.who != "practitioner":
             return ()
         return (Option(self.signer.sign("g", "record"), self.content.text("nav_record"), nav=True),)
+
+    def one_tap(self, contacts: list[Contact], area: str | None) -> tuple[Option, ...]:
+        """Buttons that act in one tap on the contacts in a reply: a link for each one in the content's
+        ``link_buttons`` role, then copy buttons for the first few phone numbers (not three-digit ones, 999 and
+        101: dialled as fast as copied). Adapters without copy buttons leave those out; the number is in the
+        text."""
+        linked = set(self.content.role_members("role:link_buttons", area or "national"))
+        links = [Option("", self.content.messages.get(f"link_{c.id}", c.name), url=c.url)
+                 for c in contacts if c.id in linked and c.url]
+        phones = dict.fromkeys(c.phone for c in contacts if sum(ch.isdigit() for ch in c.phone) > 3)
+        copies = [Option("", self.content.text("copy_number", phone=p), copy=p) for p in phones][:MAX_COPY]
+        return (*links, *copies)
+
+    def _quick_exit_on_every_keyboard(self, ctx: _Ctx) -> None:
+        """Young people get a one-tap quick exit (what /exit does) on every reply that has buttons."""
+        leave = Option(self.signer.sign("g", "exit"), self.content.text("nav_exit"), nav=True)
+        ctx.out = [replace(o, options=(*o.options, leave)) if o.options and leave not in o.options else o
+                   for o in ctx.out]
 
     def _nav(self, ctx: _Ctx) -> tuple[Option, ...]:
         chosen_here = not (ctx.defaults.area and ctx.defaults.who)
@@ -648,14 +673,16 @@ class Assistant:
         body = "\n\n".join(describe(self.content, m.contact, ctx.now, area=m.area) for m in matches)
         area = matches[0].area if area else None  # an area named in the query ("out of hours leeds") wins
         heading = self.content.text("contacts_for", area=self.content.areas[area].name) if area else ""
-        ctx.out.append(Outbound(render.paragraphs(heading, body), self._nav(ctx), kind="info"))
+        acts = self.one_tap([m.contact for m in matches], area)
+        ctx.out.append(Outbound(render.paragraphs(heading, body), (*acts, *self._nav(ctx)), kind="info"))
         return "contacts"
 
     def _topic(self, ctx: _Ctx, topic_id: str) -> str:
         t = self.content.topics[topic_id]
         contacts = self.content.resolve_contacts(t.contacts, ctx.s.area or "national")
         detail = ctx.s.who in (None, "practitioner")
-        ctx.out.append(render.topic(self.content, t, contacts, ctx.now, (), detail=detail))
+        acts = self.one_tap(contacts, ctx.s.area)
+        ctx.out.append(render.topic(self.content, t, contacts, ctx.now, acts, detail=detail))
         self._then_current_question(ctx)
         return "topic"
 
@@ -667,7 +694,7 @@ class Assistant:
             self._current(ctx)
         else:
             last = ctx.out[-1]
-            ctx.out[-1] = Outbound(last.text, self._nav(ctx), last.kind, last.title)
+            ctx.out[-1] = Outbound(last.text, (*last.options, *self._nav(ctx)), last.kind, last.title)
 
     def _record(self, ctx: _Ctx) -> str:
         flow, pos = self._position(ctx)

@@ -21,14 +21,14 @@ import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from logging import WARNING
 from typing import Any, Literal
 
 from bot.assistant import Assistant, Defaults, Reply
 from bot.logs import log, log_error, now_ms
 from bot.ratelimit import RateLimiter
-from bot.session import CorruptSession, Session
+from bot.session import CorruptSession, Preferences, Session
 from bot.store import SessionStore, conversation_key
 from bot.types import ConversationRef, Inbound, Outbound
 
@@ -180,6 +180,10 @@ class Service:
                 self.store.note_ok()
                 log("duplicate", platform=ref.platform, conv=key[:12])
                 return Handled(None, key, duplicate=True)
+            preferred = await self._preferences(key, ref, defaults)
+            if preferred is not None and preferred.area is not None:
+                assert defaults is not None
+                defaults = replace(defaults, area=preferred.area)
             limit = self.limiter.take(key) if self.limiter is not None else "ok"
             if limit != "ok":
                 self.store.note_ok()
@@ -210,8 +214,42 @@ class Service:
                 if event_id is not None:
                     reply.session.mark_seen(event_id, now.timestamp())
                 await self.store.save(key, reply.session)
+                await self._remember_area(key, session, reply.session, preferred, defaults)
             self.store.note_ok()
         return Handled(reply, key)
+
+    async def _preferences(
+        self, key: str, ref: ConversationRef, defaults: Defaults | None
+    ) -> Preferences | None:
+        """The person's saved preferences, where the platform keeps them (``Defaults.remember_area``); an
+        unreadable record counts as none (the next choice overwrites it)."""
+        if defaults is None or not defaults.remember_area:
+            return None
+        try:
+            preferred = await self.store.load_preferences(key)
+        except CorruptSession:
+            log("preferences_unreadable", WARNING, platform=ref.platform, conv=key[:12], backend=self.store.backend)
+            return None
+        if preferred is not None and preferred.area not in self.assistant.content.areas:
+            return None  # an area no longer in the content
+        return preferred
+
+    async def _remember_area(
+        self,
+        key: str,
+        before: Session | None,
+        after: Session,
+        preferred: Preferences | None,
+        defaults: Defaults | None,
+    ) -> None:
+        """Keep the area as a preference when it was chosen this turn, and renew it when a new conversation
+        starts with it (at most once a session), so that it lasts a year after it was last used."""
+        if defaults is None or not defaults.remember_area or after.area is None:
+            return
+        chosen = after.area != (before.area if before is not None else defaults.area)
+        renewed = before is None and preferred is not None
+        if chosen or renewed:
+            await self.store.save_preferences(key, Preferences(area=after.area))
 
     async def peek(self, ref: ConversationRef) -> Session | None:
         """The saved session, read without a turn (e.g. Slack's App Home, for the area); ``None`` when there is
@@ -224,6 +262,22 @@ class Service:
         except Exception as exc:
             self._store_failed(exc, ref, key)
             return None
+
+    async def remembered_area(self, ref: ConversationRef) -> str | None:
+        """The area the person chose: their conversation's, or else their saved preference (which outlives
+        the conversation); ``None`` when neither is known or the store fails. Never raises for the store."""
+        session = await self.peek(ref)
+        if session is not None and session.area is not None:
+            return session.area
+        key = self.key(ref)
+        try:
+            preferred = await self.store.load_preferences(key)
+        except CorruptSession:
+            return None
+        except Exception as exc:
+            self._store_failed(exc, ref, key)
+            return None
+        return preferred.area if preferred is not None else None
 
     async def forget(self, ref: ConversationRef) -> None:
         key = self.key(ref)

@@ -139,3 +139,25 @@ def _text(value: object) -> str:
 
 def _opt(value: object) -> str | None:
     return None if value is None else _text(value)
+
+
+@dataclass
+class Preferences:
+    """What a person chose once and expects remembered beyond one conversation (Slack's area). Content ids
+    only; kept under the same hashed key as the session, with its own, longer time-to-live."""
+
+    area: str | None = None
+
+    def dumps(self) -> str:
+        return _ENCODE({"a": self.area} if self.area is not None else {})
+
+    @classmethod
+    def loads(cls, raw: str | bytes) -> Preferences:
+        """The preferences in ``raw``; :class:`CorruptSession` for anything that is not a record we wrote."""
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise TypeError("not an object")
+            return cls(area=_opt(data.get("a")))
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+            raise CorruptSession(type(exc).__name__) from None

@@ -25,11 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.logs import log
-from bot.session import CorruptSession, Session
+from bot.session import CorruptSession, Preferences, Session
 from bot.types import ConversationRef
 
 Clock = Callable[[], float]
 DEFAULT_TTL = 24 * 3600.0
+# A preference (Slack's area) is not a conversation: it is kept a year after it was last chosen or used.
+PREFERENCE_TTL = 365 * 24 * 3600.0
 SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26  # primary result codes: a damaged file, or not a database at all
 MOVED_ASIDE = ".corrupt-"  # state.db.corrupt-20261130T010203Z: a damaged state file, moved aside at start-up
 
@@ -105,6 +107,7 @@ class SessionStore(ABC):
     def __init__(self, ttl: float = DEFAULT_TTL, clock: Clock = time.time):
         self.ttl = ttl
         self.clock = clock
+        self.preference_ttl = PREFERENCE_TTL
 
     @abstractmethod
     async def load(self, key: str) -> Session | None:
@@ -120,7 +123,16 @@ class SessionStore(ABC):
 
     @abstractmethod
     async def forget(self, key: str) -> None:
-        """Delete everything kept under ``key``, at once."""
+        """Delete everything kept under ``key`` (the session and the preferences), at once."""
+
+    @abstractmethod
+    async def load_preferences(self, key: str) -> Preferences | None:
+        """The preferences saved under ``key``, or ``None`` (none, or older than ``preference_ttl``); they
+        outlive the session. :class:`~bot.session.CorruptSession` for a record that cannot be read back."""
+
+    @abstractmethod
+    async def save_preferences(self, key: str, preferences: Preferences) -> None:
+        """Write the preferences, kept ``preference_ttl`` seconds from now (not the session's ``ttl``)."""
 
     @abstractmethod
     def lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
@@ -165,6 +177,7 @@ class MemoryStore(SessionStore):
     def __init__(self, ttl: float = DEFAULT_TTL, clock: Clock = time.time):
         super().__init__(ttl, clock)
         self._data: dict[str, tuple[str, float]] = {}
+        self._prefs: dict[str, tuple[str, float]] = {}
         self._locks = _KeyLocks()
 
     async def load(self, key: str) -> Session | None:
@@ -181,6 +194,19 @@ class MemoryStore(SessionStore):
 
     async def forget(self, key: str) -> None:
         self._data.pop(key, None)
+        self._prefs.pop(key, None)
+
+    async def load_preferences(self, key: str) -> Preferences | None:
+        item = self._prefs.get(key)
+        if item is None:
+            return None
+        if item[1] <= self.clock():
+            del self._prefs[key]
+            return None
+        return Preferences.loads(item[0])
+
+    async def save_preferences(self, key: str, preferences: Preferences) -> None:
+        self._prefs[key] = (preferences.dumps(), self.clock() + self.preference_ttl)
 
     def lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
         return self._locks(key)
@@ -243,7 +269,7 @@ class SQLiteStore(SessionStore):
             columns = [r[1] for r in db.execute("PRAGMA table_info(sessions)")]
         finally:
             db.close()
-        if tables - {"sessions"} or (tables and columns != ["key", "data", "expires"]):
+        if tables - {"sessions", "preferences"} or (tables and columns != ["key", "data", "expires"]):
             raise StoreStartError(
                 f"{self.path} is a database of something else, not ypsi-bot's state: "
                 "point YPSI_STORE at a file of its own."
@@ -272,6 +298,10 @@ class SQLiteStore(SessionStore):
             db.execute(
                 "CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, data TEXT NOT NULL, expires REAL NOT NULL)"
                 " WITHOUT ROWID"
+            )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS preferences"
+                " (key TEXT PRIMARY KEY, data TEXT NOT NULL, expires REAL NOT NULL) WITHOUT ROWID"
             )
         except BaseException:
             db.close()
@@ -310,6 +340,7 @@ class SQLiteStore(SessionStore):
     def purge(self) -> int:
         self._purged = self.clock()
         cur = self._db.execute("DELETE FROM sessions WHERE expires <= ?", (self._purged,))
+        self._db.execute("DELETE FROM preferences WHERE expires <= ?", (self._purged,))
         return cur.rowcount
 
     async def load(self, key: str) -> Session | None:
@@ -329,9 +360,29 @@ class SQLiteStore(SessionStore):
             self.purge()
 
     async def forget(self, key: str) -> None:
-        self._db.execute("DELETE FROM sessions WHERE key = ?", (key,))
+        self._db.execute("BEGIN")
+        try:
+            self._db.execute("DELETE FROM sessions WHERE key = ?", (key,))
+            self._db.execute("DELETE FROM preferences WHERE key = ?", (key,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
         # The row is zeroed (secure_delete); a truncating checkpoint also drops its older copies in the WAL.
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def load_preferences(self, key: str) -> Preferences | None:
+        row = self._db.execute(
+            "SELECT data FROM preferences WHERE key = ? AND expires > ?", (key, self.clock())
+        ).fetchone()
+        return Preferences.loads(row[0]) if row else None
+
+    async def save_preferences(self, key: str, preferences: Preferences) -> None:
+        self._db.execute(
+            "INSERT INTO preferences (key, data, expires) VALUES (?, ?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET data = excluded.data, expires = excluded.expires",
+            (key, preferences.dumps(), self.clock() + self.preference_ttl),
+        )
 
     def lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
         return self._locks(key)

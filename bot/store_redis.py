@@ -4,6 +4,8 @@ Keys live under a namespace (``ypsi`` by default), per conversation key ``K`` (t
 :func:`bot.store.conversation_key`, never a raw platform id):
 
 * ``ypsi:s:K`` — the saved :class:`~bot.session.Session`, as ``"<expires> <json>"``, with a Redis TTL;
+* ``ypsi:p:K`` — the person's :class:`~bot.session.Preferences` (Slack's area), the same way, with the
+  longer ``preference_ttl``;
 * ``ypsi:l:K`` — the turn lock while a process holds it: a random token with a lease (PX).
 
 Expiry is enforced twice: Redis drops the key when its TTL runs out, and a value whose stored expiry
@@ -33,7 +35,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError
 
 from bot.logs import log
-from bot.session import CorruptSession, Session
+from bot.session import CorruptSession, Preferences, Session
 from bot.store import DEFAULT_TTL, Clock, SessionStore, StoreStats, _KeyLocks, _stats, created_of
 
 # KEYS[1] lock key; ARGV[1] token; ARGV[2] lease in ms. 1 if we hold the lock now (also on a retried call).
@@ -49,10 +51,10 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 return 0
 """
 
-# KEYS[1] session key, KEYS[2] lock key; ARGV[1] the token of the lock we hold, or "".
-# Deletes the session and, if we hold it, our lock, in one step; never another process's lock.
+# KEYS[1] session key, KEYS[2] lock key, KEYS[3] preferences key; ARGV[1] the token of the lock we hold, or "".
+# Deletes the session, the preferences and, if we hold it, our lock, in one step; never another process's lock.
 _FORGET = """
-redis.call('del', KEYS[1])
+redis.call('del', KEYS[1], KEYS[3])
 if ARGV[1] ~= '' and redis.call('get', KEYS[2]) == ARGV[1] then redis.call('del', KEYS[2]) return 1 end
 return 0
 """
@@ -102,6 +104,9 @@ class RedisStore(SessionStore):
     def lock_key(self, key: str) -> str:
         return f"{self.namespace}:l:{key}"
 
+    def preferences_key(self, key: str) -> str:
+        return f"{self.namespace}:p:{key}"
+
     def _ms(self, seconds: float) -> int:
         return max(1, round(seconds * 1000))
 
@@ -126,9 +131,27 @@ class RedisStore(SessionStore):
 
     async def forget(self, key: str) -> None:
         token = self._held.get(key, b"")
-        dropped_lock = await self._eval(_FORGET, (self.session_key(key), self.lock_key(key)), token)
+        keys = (self.session_key(key), self.lock_key(key), self.preferences_key(key))
+        dropped_lock = await self._eval(_FORGET, keys, token)
         if dropped_lock:
             self._held.pop(key, None)
+
+    async def load_preferences(self, key: str) -> Preferences | None:
+        raw = cast("bytes | None", await self._redis.get(self.preferences_key(key)))
+        if raw is None:
+            return None
+        parsed = self._parse(raw)
+        if parsed is None:
+            raise CorruptSession("no expiry")
+        expires, body = parsed
+        if expires <= self.clock():
+            return None
+        return Preferences.loads(body)
+
+    async def save_preferences(self, key: str, preferences: Preferences) -> None:
+        expires = self.clock() + self.preference_ttl
+        value = f"{expires:.3f} {preferences.dumps()}".encode()
+        await self._redis.set(self.preferences_key(key), value, px=self._ms(self.preference_ttl))
 
     @staticmethod
     def _parse(raw: bytes) -> tuple[float, bytes] | None:

@@ -39,11 +39,22 @@ class Inbound:
 @dataclass(frozen=True)
 class Option:
     """A button (or numbered option on the console). ``action`` is a signed token; ``nav`` marks
-    navigation (back, start again, contacts) that adapters may lay out apart from the choices."""
+    navigation (back, start again, contacts) that adapters may lay out apart from the choices.
+
+    Two kinds act on the device instead of coming back to the bot (their ``action`` is empty): ``url``, a
+    page to open, and ``copy``, a text (a phone number) to copy. Adapters render them natively, or show the
+    address or number where a platform has no such button."""
 
     action: str
     label: str
     nav: bool = False
+    url: str = ""
+    copy: str = ""
+
+    @property
+    def acts_here(self) -> bool:
+        """True for a link or copy button: nothing is sent to the bot when it is used."""
+        return bool(self.url or self.copy)
 
 
 @dataclass(frozen=True)

@@ -425,7 +425,7 @@ class SlackBot:
     # ------------------------------------------------------------------------------------- helpers
 
     def defaults(self) -> Defaults:
-        return Defaults(who="practitioner", area=self.default_area, fixed_who=True)
+        return Defaults(who="practitioner", area=self.default_area, fixed_who=True, remember_area=True)
 
     @staticmethod
     def ref(team: str, user: str) -> ConversationRef:
@@ -793,9 +793,9 @@ class SlackBot:
 
     async def _publish_home(self, client: AsyncWebClient, team: str, user: str, note: str = "") -> str:
         area = self.default_area
-        session = await self.service.peek(self.ref(team, user))  # None too when the store fails: default area
-        if session is not None and session.area in self.content.areas:
-            area = session.area
+        chosen = await self.service.remembered_area(self.ref(team, user))  # None when the store fails
+        if chosen in self.content.areas:
+            area = chosen
         assert area is not None
         await client.views_publish(user_id=user, view=self.render.home(area, self.now(), note))
         return "published"

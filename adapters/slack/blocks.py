@@ -21,6 +21,8 @@ Block = dict[str, Any]
 
 # Action ids. Buttons carrying an assistant token are "ypsi_opt_<n>" (unique within a message).
 ACTION_OPTION = "ypsi_opt_"
+# Link buttons ("ypsi_link_<n>"): Slack opens the page and still sends a press, which is acknowledged and ignored.
+ACTION_LINK = "ypsi_link_"
 ACTION_TRIAGE = "ypsi_triage"
 ACTION_AREA = "ypsi_area"
 ACTION_FORGET = "ypsi_forget"
@@ -138,10 +140,11 @@ class Renderer:
             blocks += [_section(f"{fence}{escape(c)}{fence}") for c in chunks(out.text, MAX_SECTION - 6)]
         else:
             blocks += [_section(escape(c)) for c in chunks(unwrap(out.text))]
-        choices = [o for o in out.options if not o.nav]
-        nav = [o for o in out.options if o.nav]
+        choices = [o for o in out.options if not o.nav and not o.acts_here]
+        links = [o for o in out.options if o.url]  # copy buttons: Slack has none; the number is in the text
+        nav = [o for o in out.options if o.nav and not o.acts_here]
         n = 0
-        for block_id, group in (("ypsi_choices", choices), ("ypsi_nav", nav)):
+        for block_id, group in (("ypsi_choices", choices), ("ypsi_links", links), ("ypsi_nav", nav)):
             if not group:
                 continue
             buttons = []
@@ -152,6 +155,8 @@ class Renderer:
         return _fit(blocks, MAX_BLOCKS)
 
     def _button(self, o: Option, n: int) -> Block:
+        if o.url:
+            return {"type": "button", "action_id": f"{ACTION_LINK}{n}", "text": _plain(o.label), "url": o.url}
         button: Block = {
             "type": "button",
             "action_id": f"{ACTION_OPTION}{n}",
@@ -350,9 +355,10 @@ def _renumber(blocks: list[Block]) -> None:
         if block.get("type") != "actions":
             continue
         for element in block["elements"]:
-            if str(element.get("action_id", "")).startswith(ACTION_OPTION):
-                element["action_id"] = f"{ACTION_OPTION}{n}"
-                n += 1
+            for prefix in (ACTION_OPTION, ACTION_LINK):
+                if str(element.get("action_id", "")).startswith(prefix):
+                    element["action_id"] = f"{prefix}{n}"
+                    n += 1
 
 
 def _fit(blocks: list[Block], limit: int) -> list[Block]:

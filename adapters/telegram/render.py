@@ -3,19 +3,22 @@
 Messages are plain text (no ``parse_mode``), so no wording ever needs escaping; a title is made bold with
 a message entity. Options become an inline keyboard: choices one per row (their labels are sentences),
 navigation two per row underneath. Texts longer than Telegram's 4,096 characters are split at paragraph
-boundaries (then lines, then spaces), and the keyboard goes on the last part.
+boundaries (then lines, then spaces), and the keyboard goes on the last part. Link and copy options (see
+:class:`~bot.types.Option`) become URL and ``copy_text`` buttons, two to a row between the choices and the
+navigation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
+from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
 
 from bot.types import Option, Outbound
 
 MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units
 NAV_PER_ROW = 2
+ACTS_PER_ROW = 2
 _SEPARATORS = ("\n\n", "\n", " ")
 
 
@@ -83,15 +86,28 @@ def _hard_split(text: str, limit: int) -> list[str]:
 
 
 def keyboard(options: tuple[Option, ...]) -> InlineKeyboardMarkup | None:
-    """Choices one per row, then navigation ``NAV_PER_ROW`` to a row. Tokens are ≤ 64 bytes already."""
+    """Choices one per row, then links and copy buttons ``ACTS_PER_ROW`` to a row, then navigation
+    ``NAV_PER_ROW`` to a row. Tokens are ≤ 64 bytes already."""
     if not options:
         return None
     rows: list[list[InlineKeyboardButton]] = [
-        [InlineKeyboardButton(o.label, callback_data=o.action)] for o in options if not o.nav
+        [button(o)] for o in options if not o.nav and not o.acts_here
     ]
-    nav = [InlineKeyboardButton(o.label, callback_data=o.action) for o in options if o.nav]
+    acts = [button(o) for o in options if o.acts_here]
+    rows += [acts[i : i + ACTS_PER_ROW] for i in range(0, len(acts), ACTS_PER_ROW)]
+    nav = [button(o) for o in options if o.nav and not o.acts_here]
     rows += [nav[i : i + NAV_PER_ROW] for i in range(0, len(nav), NAV_PER_ROW)]
     return InlineKeyboardMarkup(rows)
+
+
+def button(o: Option) -> InlineKeyboardButton:
+    """One option as a button: a link, a copy button (Telegram copies the text, up to 256 characters, to the
+    clipboard) or a callback carrying the option's token."""
+    if o.url:
+        return InlineKeyboardButton(o.label, url=o.url)
+    if o.copy:
+        return InlineKeyboardButton(o.label, copy_text=CopyTextButton(o.copy[:256]))
+    return InlineKeyboardButton(o.label, callback_data=o.action)
 
 
 def render(out: Outbound, limit: int = MAX_MESSAGE) -> list[Piece]:

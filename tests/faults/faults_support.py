@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator
 
 from bot.service import Handled
-from bot.session import Session
+from bot.session import Preferences, Session
 from bot.store import SessionStore, StoreStats
 from dialogs.content import Content
 
@@ -40,6 +40,14 @@ class FaultyStore(SessionStore):
     async def forget(self, key: str) -> None:
         self._check("forget")
         await self.inner.forget(key)
+
+    async def load_preferences(self, key: str) -> Preferences | None:
+        self._check("load")
+        return await self.inner.load_preferences(key)
+
+    async def save_preferences(self, key: str, preferences: Preferences) -> None:
+        self._check("save")
+        await self.inner.save_preferences(key, preferences)
 
     def lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
         return self._lock(key)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_store_support import FakeClock, StoreFactory, everything_stored, record_size, records
+from test_store_support import SECRET, FakeClock, StoreFactory, everything_stored, record_size, records
 
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
-from bot.session import Session
+from bot.session import Preferences, Session
 from bot.store import SessionStore, _KeyLocks
 from bot.types import ConversationRef, Inbound, Option
 
@@ -269,3 +269,58 @@ async def test_bytes_per_conversation_at_worst(
     size = record_size(store, key)
     print(f"\n{store.backend}: {size} bytes for one conversation at worst")
     assert size <= 1536
+
+
+# ------------------------------------------------------------------------------------ preferences
+
+
+async def test_preferences_round_trip_apart_from_the_session(make_store: StoreFactory) -> None:
+    store = make_store()
+    assert await store.load_preferences(K1) is None
+    await store.save_preferences(K1, Preferences(area="leeds"))
+    assert await store.load_preferences(K1) == Preferences(area="leeds")
+    assert await store.load(K1) is None  # a preference is not a conversation
+    await store.save_preferences(K1, Preferences(area="kent"))
+    assert await store.load_preferences(K1) == Preferences(area="kent")
+    assert await store.load_preferences(K2) is None
+
+
+async def test_preferences_outlive_the_session_ttl_and_expire_on_their_own(
+    make_store: StoreFactory, clock: FakeClock
+) -> None:
+    store = make_store(ttl=100.0)
+    await store.save(K1, sample())
+    await store.save_preferences(K1, Preferences(area="leeds"))
+    clock.advance(100.0)
+    assert await store.load(K1) is None
+    assert await store.load_preferences(K1) == Preferences(area="leeds")
+    clock.advance(store.preference_ttl - 100.0 - 0.1)
+    assert await store.load_preferences(K1) == Preferences(area="leeds")
+    clock.advance(0.1)
+    assert await store.load_preferences(K1) is None
+
+
+async def test_forget_removes_the_preferences_too(make_store: StoreFactory) -> None:
+    store = make_store()
+    await store.save(K1, sample())
+    await store.save_preferences(K1, Preferences(area="leeds"))
+    await store.save_preferences(K2, Preferences(area="kent"))
+    async with store.lock(K1):
+        await store.forget(K1)
+    assert await store.load_preferences(K1) is None
+    assert records(store, K1) == {}
+    await store.save_preferences(K1, Preferences(area="leeds"))
+    await store.forget(K1)  # a preference alone, with no session, is forgotten as well
+    assert records(store, K1) == {}
+    assert await store.load_preferences(K2) == Preferences(area="kent")
+
+
+async def test_preferences_are_stored_under_the_hashed_key_only(make_store: StoreFactory, assistant: Assistant) -> None:
+    store = make_store()
+    service = Service(assistant, store, SECRET)
+    ref = ConversationRef("slack", "T0RAWTEAM", "", "U0RAWUSER")
+    defaults = Defaults(who="practitioner", area="national", fixed_who=True, remember_area=True)
+    await service.handle(ref, Inbound("command", command="triage", arg="leeds"), defaults=defaults)
+    assert await store.load_preferences(service.key(ref)) == Preferences(area="leeds")
+    stored = everything_stored(store)
+    assert b"U0RAWUSER" not in stored and b"T0RAWTEAM" not in stored

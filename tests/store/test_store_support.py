@@ -85,11 +85,15 @@ def redis_client(store: RedisStore) -> redis.Redis:
 def records(store: SessionStore, key: str) -> dict[str, bytes]:
     """Every record kept for one conversation, expired or not: name → stored bytes."""
     if isinstance(store, MemoryStore):
-        item = store._data.get(key)
-        return {key: item[0].encode()} if item else {}
+        found = {prefix + key: item[0].encode() for prefix, items in (("", store._data), ("p:", store._prefs))
+                 if (item := items.get(key))}
+        return found
     if isinstance(store, SQLiteStore):
-        rows = store._db.execute("SELECT key, data FROM sessions WHERE key = ?", (key,)).fetchall()
-        return {bytes(r[0]).decode(): bytes(r[1]) for r in rows}  # the store reads text as bytes
+        found = {}
+        for table, prefix in (("sessions", ""), ("preferences", "p:")):
+            rows = store._db.execute(f"SELECT key, data FROM {table} WHERE key = ?", (key,)).fetchall()
+            found |= {prefix + bytes(r[0]).decode(): bytes(r[1]) for r in rows}  # the store reads text as bytes
+        return found
     assert isinstance(store, RedisStore)
     with redis_client(store) as client:
         found: dict[str, bytes] = {}
