@@ -455,7 +455,7 @@ class SlackBot:
         self.limit = limit or UserLimit()
         self.posted = PostedMessages()
         # Replies Slack could not take yet, per person (hashed key): started on first use, on the event loop.
-        self.outbox = outbox or Outbox()
+        self.outbox = outbox if outbox is not None else Outbox()  # (an empty Outbox is falsy)
         self.outbox.sender = self._send_queued
         self.outbox.platform = PLATFORM  # its log events: slack_outbox_queued, slack_outbox_dropped...
         self._single_shot: dict[int, tuple[AsyncWebClient, AsyncWebClient]] = {}
