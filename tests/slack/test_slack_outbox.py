@@ -192,3 +192,17 @@ async def test_after_the_window_an_ordinary_ephemeral_answer_is_given_up_with_a_
 
     assert delivered(h) == []
     assert '"event":"slack_outbox_expired"' in captured_logs.getvalue()
+
+
+async def test_a_reply_that_would_replace_the_question_is_posted_when_the_edit_keeps_failing(h: Harness) -> None:
+    question = await h.triage("leeds")
+    h.fake.fail_next("chat.update", status=500, times=3)
+
+    await h.press(question, "Start again")
+    await h.settle()
+
+    updates = h.fake.calls("chat.update")
+    assert [u.status for u in updates] == [500, 500, 500]  # the SDK's retries
+    update = updates[-1]
+    again = await h.next_call("chat.postMessage")  # the reply is not lost with the edit
+    assert again.params["text"] == update.params["text"]
