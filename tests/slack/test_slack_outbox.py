@@ -61,10 +61,14 @@ async def test_several_500s_in_a_row_then_the_replies_arrive_in_order_exactly_on
     assert first != second
     h.fake.clear_calls()
     h.fake.fail_next("chat.postMessage", status=500, times=6)  # 3 in the turn (the SDK retries twice), 3 later
+    gate = Gate(stack)
+    h.outbox.sleep = gate  # the outbox waits until both DMs are in
 
     assert await h.dm("childline") == expected  # answered: the reply waits in the outbox
     assert len(h.outbox) == 1
     assert await h.dm("contacts") != "undelivered"  # a later reply queues behind it
+    assert len(h.outbox) == 2
+    gate.open.set()
     await h.drained()
 
     # The deferred reply first, then the later one, each exactly once.
