@@ -7,6 +7,12 @@ user and workspace, so the slash command, the DM and App Home share one triage.
 Every command and action is acknowledged first (Bolt runs listeners after the acknowledgement with
 ``process_before_response=False``); requests no listener matches are answered 200 so Slack does not retry
 them; redeliveries are recognised by a stable id (the event id, or a hash of the trigger id).
+
+Delivery: a reply Slack still refuses after slack-sdk's retries for a reason that may pass (a 5xx, a
+connection error, a 429 asking to wait longer than ``RetryAfterHandler.max_wait``) is not dropped: it goes
+to the :class:`~adapters.outbox.Outbox` under the person's hashed conversation key, and is retried in the
+background, in order, backing off (or as long as Slack asks); later replies to that DM queue behind it.
+Quick exit and "Forget me" discard what is waiting. See :meth:`SlackBot._ephemeral` for ``respond()``.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from aiohttp import ClientSession, web
+from aiohttp import ClientError, ClientSession, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.error import BoltUnhandledRequestError
@@ -45,6 +51,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.outbox import Outbox, Outcome, Pending
 from adapters.slack.blocks import (
     ACTION_AREA,
     ACTION_FORGET,
@@ -85,12 +92,24 @@ TEXT_SUBTYPES = frozenset({None, "thread_broadcast"})
 
 
 class RetryAfterHandler(AsyncRateLimitErrorRetryHandler):
-    """Retries a 429 after the number of seconds in ``Retry-After`` (capped), then gives up."""
+    """Retries a 429 after the number of seconds in ``Retry-After``, then gives up. A 429 asking for more
+    than ``max_wait`` seconds is not waited out in the turn (it would hold the person's conversation): the
+    error is raised at once, and the reply goes to the outbox, which waits as long as Slack asked."""
 
     def __init__(self, max_retry_count: int = 2, *, sleep: Sleep = asyncio.sleep, max_wait: float = 60.0):
         super().__init__(max_retry_count=max_retry_count)
         self._sleep = sleep
         self.max_wait = max_wait
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code == 429 and _retry_after(response) <= self.max_wait
 
     async def prepare_for_next_attempt_async(
         self,
@@ -108,7 +127,12 @@ class RetryAfterHandler(AsyncRateLimitErrorRetryHandler):
 
 
 def _retry_after(response: HttpResponse) -> float:
-    for name, value in response.headers.items():
+    return retry_after_header(response.headers)
+
+
+def retry_after_header(headers: Any) -> float:
+    """Seconds in a ``Retry-After`` header (1 when absent or unreadable)."""
+    for name, value in (headers or {}).items():
         if name.lower() == "retry-after":
             raw = value[0] if isinstance(value, list) and value else value
             try:
@@ -148,6 +172,21 @@ class ServerErrorHandler(AsyncServerErrorRetryHandler):
         state.increment_current_attempt()
 
 
+#: Errors from the network rather than from Slack: worth trying again later.
+_NETWORK_ERRORS = (ClientError, asyncio.TimeoutError, OSError)
+
+
+def retry_later(exc: BaseException) -> tuple[bool, float | None]:
+    """Whether a failed Web API call may succeed later (a 5xx, a 429, the network), and how long Slack asked
+    us to wait. ``ok: false`` with HTTP 200 (``channel_not_found``, ``msg_too_long``...) would fail again."""
+    if isinstance(exc, SlackApiError):
+        status = getattr(exc.response, "status_code", 200)
+        if status == 429:
+            return True, retry_after_header(getattr(exc.response, "headers", None))
+        return status >= 500, None
+    return isinstance(exc, _NETWORK_ERRORS), None
+
+
 def make_client(
     token: str, api_url: str, *, sleep: Sleep = asyncio.sleep, session: ClientSession | None = None
 ) -> AsyncWebClient:
@@ -180,6 +219,27 @@ class Where:
     pressed_ts: str | None = None  # the DM message whose button was pressed
     token: str = ""  # the pressed button's token
     key: str = ""  # the conversation's hashed key: messages posted in the DM are remembered under it
+
+
+#: ``respond()`` posts to the command's ``response_url``, which Slack honours for 30 minutes (and 5 uses).
+#: An ephemeral answer that could not be delivered is retried from the outbox only within this window
+#: (from its first try, leaving a margin for the time the command took to reach us); after that it is
+#: given up (logged), except a crisis card, which falls back to the person's DM.
+EPHEMERAL_WINDOW = 25 * 60.0
+
+
+@dataclass
+class Queued:
+    """A reply waiting in the outbox: where it goes and what it says. In memory only, never logged."""
+
+    client: AsyncWebClient
+    user: str
+    message: SlackMessage
+    channel: str | None = None  # the DM; None: open it first
+    key: str = ""  # the conversation key its ts is remembered under for quick exit ("": not remembered)
+    respond: AsyncRespond | None = None  # an ephemeral answer through the command's response_url
+    deadline: float | None = None  # on the outbox's clock: when the response_url is given up
+    conv: str = ""  # the person's hashed conversation key (their outbox queues are named after it)
 
 
 @dataclass
@@ -381,6 +441,7 @@ class SlackBot:
         on_done: Done | None = None,
         limit: UserLimit | None = None,
         check_process: bool = False,
+        outbox: Outbox | None = None,
     ):
         self.service = service
         self.assistant = service.assistant
@@ -393,6 +454,11 @@ class SlackBot:
         self.seen = SeenIds()
         self.limit = limit or UserLimit()
         self.posted = PostedMessages()
+        # Replies Slack could not take yet, per person (hashed key): started on first use, on the event loop.
+        self.outbox = outbox if outbox is not None else Outbox()  # (an empty Outbox is falsy)
+        self.outbox.sender = self._send_queued
+        self.outbox.platform = PLATFORM  # its log events: slack_outbox_queued, slack_outbox_dropped...
+        self._single_shot: dict[int, tuple[AsyncWebClient, AsyncWebClient]] = {}
         # Crisis words in long messages, in messages beyond a person's in-flight limit and in one that failed
         # are looked for in one worker thread, so that they never hold the event loop (everyone's acks).
         # With ``check_process`` (as run.py does), the worker thread hands the check to a child process and
@@ -808,9 +874,15 @@ class SlackBot:
         return out
 
     def _forget_local(self, key: str) -> None:
-        """Forget what this process holds about a conversation (posted message ids, notices)."""
+        """Forget what this process holds about a conversation (posted message ids, notices, and replies
+        still waiting in the outbox: nothing from before should arrive after "Forget me")."""
+        self._discard(key)
         self.posted.pop(key)
         self.limit.forget(key)
+
+    def _discard(self, key: str) -> None:
+        self.outbox.discard(_dm_queue(key))
+        self.outbox.discard(_ephemeral_queue(key))
 
     async def _deliver(self, reply: Reply, where: Where) -> None:
         """Send a turn's replies where they may go: the DM for anything about a case, else ephemeral."""
@@ -824,30 +896,76 @@ class SlackBot:
             await self._post(where, where.dm, outs, reply.event, where.pressed_ts, where.token)
             return
         if where.respond is None:
-            dm = await self._open_dm(where.client, where.user)
-            await self._post(where, dm, outs, reply.event)
+            await self._post(where, await self._dm_or_later(where), outs, reply.event)
             return
         private = [o for o in outs if o.kind in PRIVATE_KINDS]
         public = [o for o in outs if o.kind not in PRIVATE_KINDS]
         note: SlackMessage | None = None
         if private:
-            dm = await self._open_dm(where.client, where.user)
+            dm = await self._dm_or_later(where)
             await self._post(where, dm, private, reply.event)
-            if dm != where.channel:
+            if dm is not None and dm != where.channel:  # (unknown yet: the DM itself will show it)
                 note = self.render.dm_note(where.team, dm)
         if public or note is not None:
             await self._ephemeral(where, public, note)
 
     async def _ephemeral(self, where: Where, outs: list[Outbound], note: SlackMessage | None = None) -> None:
+        """An ephemeral answer through ``respond()``. One that fails for a reason that may pass (5xx, 429,
+        the network) goes to the outbox, and is retried there only within ``EPHEMERAL_WINDOW`` of now: the
+        response_url expires after 30 minutes. When that window has passed, an ordinary answer is given up
+        (logged); a crisis card falls back to the person's DM, as does one Slack refuses outright."""
         assert where.respond is not None
         msg = self.render.merged(outs) if outs else None
         blocks = (msg.blocks if msg else []) + (note.blocks if note else [])
         text = "\n\n".join(x.text for x in (msg, note) if x is not None)
-        await where.respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        crisis = any(o.kind == "crisis" for o in outs)
+        queued = Queued(
+            where.client, where.user, SlackMessage(text, blocks), respond=where.respond,
+            deadline=self.outbox.clock() + EPHEMERAL_WINDOW, conv=where.key,
+        )
+        queue = _ephemeral_queue(where.key or where.user)
+        if self.outbox.has(queue):
+            await self._queue(queue, queued, crisis=crisis)
+            return
+        outcome, wait = await self._try_respond(queued, crisis=crisis)
+        if outcome == "retry":
+            log("slack_send_deferred", via="respond", crisis=crisis)
+            await self._queue(queue, queued, crisis=crisis, delay=wait)
+
+    async def _try_respond(self, queued: Queued, *, crisis: bool) -> tuple[Outcome, float | None]:
+        """One ``respond()``: sent, retry (and how long Slack asked to wait), or drop. A crisis card that
+        Slack refuses outright is posted in the DM instead."""
+        assert queued.respond is not None
+        try:
+            response = await queued.respond(
+                text=queued.message.text, blocks=queued.message.blocks, response_type="ephemeral",
+                replace_original=False,
+            )
+        except _NETWORK_ERRORS:
+            return "retry", None
+        status = int(getattr(response, "status_code", 200))
+        if status < 300:
+            return "sent", None
+        if status == 429:
+            return "retry", retry_after_header(getattr(response, "headers", None))
+        if status >= 500:
+            return "retry", None
+        log("slack_respond_failed", level=logging.WARNING, status=status, crisis=crisis)
+        if crisis:
+            await self._crisis_to_dm(queued)
+        return "drop", None
+
+    async def _crisis_to_dm(self, queued: Queued) -> None:
+        """A crisis card the response_url could not take: into the DM (through the outbox if need be)."""
+        log("slack_crisis_moved_to_dm")
+        where = Where(queued.client, "", queued.user, key=queued.conv)
+        queue = _dm_queue(queued.conv or queued.user)
+        await self._post_one(where, None, queued.message, crisis=True, track=bool(queued.conv), queue=queue)
 
     async def _quick_exit(self, reply: Reply, outs: list[Outbound], where: Where) -> None:
         """Quick exit: delete the bot's own messages in the DM (``chat.delete`` works on them with the bot
         token), forget what this process holds, and say goodbye where it leaves nothing behind: ephemerally."""
+        self._discard(where.key)  # nothing still waiting may arrive after quick exit
         channel, posted = self.posted.pop(where.key)
         if channel is None:
             posted = []
@@ -874,37 +992,144 @@ class SlackBot:
         opened = await client.conversations_open(users=user)
         return str(opened["channel"]["id"])
 
+    async def _dm_or_later(self, where: Where) -> str | None:
+        """The person's DM, or ``None`` when Slack cannot open it just now (the outbox opens it later)."""
+        if self.outbox.has(_dm_queue(where.key or where.user)):
+            return None  # replies are waiting: these go behind them anyway
+        try:
+            return await self._open_dm(where.client, where.user)
+        except Exception as exc:
+            if not retry_later(exc)[0]:
+                raise
+            log("slack_open_dm_deferred", error=type(exc).__name__)
+            return None
+
     async def _post(
         self,
         where: Where,
-        channel: str,
+        channel: str | None,
         outs: list[Outbound],
         event: str,
         pressed_ts: str | None = None,
         token: str = "",
     ) -> None:
-        """Post replies in the DM. A pressed question is edited in place: to "✓ question — answer" when it
-        was answered, to the reply itself when the reply replaces it (back, start again), or to the
-        explanation when "What does this mean?" was pressed (the question is then asked again below).
+        """Post replies in the DM (``channel``; ``None``: not opened yet). A pressed question is edited in
+        place: to "✓ question — answer" when it was answered, to the reply itself when the reply replaces it
+        (back, start again), or to the explanation when "What does this mean?" was pressed (the question is
+        then asked again below). While replies wait in the outbox for this DM, or when the edit fails, a
+        reply that would have replaced the question is posted as a new message instead (behind them).
         The ts of each message posted is remembered (ids only) for quick exit."""
         client = where.client
-        if pressed_ts:
+        queue = _dm_queue(where.key or where.user)
+        if pressed_ts and channel is not None:
             update: SlackMessage | None = None
+            replacing = False
             if event in ("answer", "outcome"):
                 update = self.render.answered(token)
             if update is None and outs and (outs[0].replace_menu or event == "explain"):
-                update, outs = self.render.message(outs[0]), outs[1:]
+                if self.outbox.has(queue):
+                    update = None  # the question may be out of date by the time this arrives
+                else:
+                    update, outs, replacing = self.render.message(outs[0]), outs[1:], True
             if update is not None:
                 try:
                     await client.chat_update(channel=channel, ts=pressed_ts, **update.as_kwargs())
-                except SlackApiError as exc:  # too old to edit, deleted...: the reply still goes below
-                    log("slack_update_failed", level=logging.WARNING, error=str(exc.response.get("error", "")))
+                except Exception as exc:  # too old to edit, deleted, Slack down...: the reply still goes below
+                    if not isinstance(exc, SlackApiError) and not retry_later(exc)[0]:
+                        raise
+                    error = str(exc.response.get("error", "")) if isinstance(exc, SlackApiError) else ""
+                    log("slack_update_failed", level=logging.WARNING, error=error[:40] or type(exc).__name__)
+                    if replacing:
+                        await self._post_one(where, channel, update, crisis=False, track=True, queue=queue)
         track = bool(where.key) and event != "forget"
         for out in outs:
-            posted = await client.chat_postMessage(channel=channel, **self.render.message(out).as_kwargs())
-            ts = posted.get("ts") if track else None
-            if ts:
-                self.posted.add(where.key, str(posted.get("channel") or channel), str(ts))
+            message = self.render.message(out)
+            await self._post_one(where, channel, message, crisis=out.kind == "crisis", track=track, queue=queue)
+
+    async def _post_one(
+        self, where: Where, channel: str | None, message: SlackMessage, *, crisis: bool, track: bool, queue: str
+    ) -> None:
+        """Post one message in the DM now, or queue it in the outbox: behind anything already waiting for this
+        DM, or when Slack still fails after the SDK's retries for a reason that may pass."""
+        queued = Queued(where.client, where.user, message, channel, where.key if track else "", conv=where.key)
+        if channel is None or self.outbox.has(queue):
+            await self._queue(queue, queued, crisis=crisis)
+            return
+        try:
+            posted = await where.client.chat_postMessage(channel=channel, **message.as_kwargs())
+        except Exception as exc:
+            later, wait = retry_later(exc)
+            if not later:
+                raise
+            log("slack_send_deferred", via="post", crisis=crisis, error=_error_name(exc))
+            await self._queue(queue, queued, crisis=crisis, delay=wait)
+            return
+        self._remember(queued, posted)
+
+    def _remember(self, queued: Queued, posted: Any) -> None:
+        ts = posted.get("ts") if queued.key else None
+        if ts:
+            self.posted.add(queued.key, str(posted.get("channel") or queued.channel), str(ts))
+
+    async def _queue(self, queue: str, queued: Queued, *, crisis: bool, delay: float | None = None) -> None:
+        await self.outbox.start()  # (once; on the event loop)
+        self.outbox.put(queue, queued, crisis=crisis, delay=delay)
+
+    def _client_without_retries(self, client: AsyncWebClient) -> AsyncWebClient:
+        """The same client without slack-sdk's retries: the outbox does its own backing off, and must not
+        sleep inside one attempt while other people's replies wait."""
+        entry = self._single_shot.get(id(client))
+        if entry is None or entry[0] is not client:
+            single = AsyncWebClient(
+                token=client.token, base_url=client.base_url, session=client.session, timeout=client.timeout,
+                retry_handlers=[],
+            )
+            entry = self._single_shot[id(client)] = (client, single)
+        return entry[1]
+
+    async def _send_queued(self, item: Pending) -> tuple[Outcome, float | None]:
+        """The outbox's sender: one attempt, classified (sent, drop, or retry and when)."""
+        queued: Queued = item.payload
+        if queued.respond is not None:
+            if queued.deadline is not None and self.outbox.clock() > queued.deadline:
+                log("slack_outbox_expired", crisis=item.crisis)  # the response_url has expired by now
+                if item.crisis and not item.cancelled:
+                    await self._crisis_to_dm(queued)
+                return "drop", None
+            return await self._try_respond(queued, crisis=item.crisis)
+        client = self._client_without_retries(queued.client)
+        try:
+            if queued.channel is None:
+                queued.channel = await self._open_dm(client, queued.user)
+            posted = await client.chat_postMessage(channel=queued.channel, **queued.message.as_kwargs())
+        except Exception as exc:
+            later, wait = retry_later(exc)
+            if later:
+                return "retry", wait
+            log("slack_outbox_undeliverable", level=logging.WARNING, error=_error_name(exc), crisis=item.crisis)
+            return "drop", None
+        if item.cancelled:  # quick exit or "Forget me" while this was on its way: take it back
+            with contextlib.suppress(Exception):
+                await client.chat_delete(channel=str(posted.get("channel") or queued.channel), ts=str(posted["ts"]))
+            return "drop", None
+        self._remember(queued, posted)
+        return "sent", None
+
+
+def _dm_queue(key: str) -> str:
+    """The outbox queue of a person's DM (their hashed conversation key)."""
+    return key
+
+
+def _ephemeral_queue(key: str) -> str:
+    """Ephemeral answers queue apart: a dead response_url must not hold up the DM."""
+    return "eph:" + key
+
+
+def _error_name(exc: BaseException) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error", "") or getattr(exc.response, "status_code", ""))[:40]
+    return type(exc).__name__
 
 
 def _unanswered(handled: Handled) -> str:

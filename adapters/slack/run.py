@@ -142,6 +142,7 @@ async def serve(
                 await stop.wait()
             finally:
                 await handler.close_async()  # type: ignore[no-untyped-call]
+        await bot.outbox.stop()  # what is still waiting is logged as a count (slack_outbox_unsent_at_stop)
         bot.close()
         log("slack_stopped")
     finally:

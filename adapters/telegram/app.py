@@ -10,7 +10,7 @@ mention gets one fixed sentence with a link to a private chat.
 Delivery: each reply message of an update is numbered, and the numbers already sent are remembered per
 update (in memory, bounded), so nothing is sent twice for one update. A ``sendMessage`` that may have
 reached Telegram (a read timeout) is not repeated. One that still fails after the in-turn retries goes to
-the :class:`~adapters.telegram.outbox.Outbox`, which retries it later in the background; while a chat has
+the :class:`~adapters.outbox.Outbox`, which retries it later in the background; while a chat has
 replies waiting there, its new replies queue behind them.
 
 Nothing here logs message text, raw user or chat ids, or the token: only event names and hashed keys.
@@ -48,9 +48,9 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
+from adapters.outbox import Outbox, Outcome, Pending
 from adapters.telegram.intake import ScreenedBot, scrub_library_logs
 from adapters.telegram.ordering import PerChatUpdateProcessor
-from adapters.telegram.outbox import Outbox, Outcome, Pending
 from adapters.telegram.render import Piece, render
 from adapters.telegram.retry import (
     SEND_TIMEOUTS,
@@ -213,6 +213,8 @@ class TelegramAdapter:
     def __post_init__(self) -> None:
         if self.outbox.sender is None:
             self.outbox.sender = self._send_queued
+        if not self.outbox.platform:
+            self.outbox.platform = PLATFORM  # its log events: telegram_outbox_queued...
 
     def text(self, key: str, **values: str) -> str:
         return self.service.assistant.content.text(key, **values)

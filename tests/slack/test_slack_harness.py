@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.outbox import Outbox
 from adapters.slack.app import SlackBot, make_client, web_app
 from bot.assistant import Assistant
 from bot.service import Service
@@ -75,6 +76,23 @@ def block_text(blocks: list[dict[str, Any]]) -> str:
     return "\n".join(parts)
 
 
+class VirtualClock:
+    """The outbox's clock: it moves only when slept on (``sleep(d)`` records ``d``, adds it, and yields), so
+    hours of back-off pass at once and no test depends on timing."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.slept.append(delay)
+        self.now += delay
+        await asyncio.sleep(0)
+
+
 class Harness:
     """One Slack user driving the bot: slash commands, button presses and DMs, signed like Slack."""
 
@@ -102,6 +120,14 @@ class Harness:
             return matching[n - 1] if len(matching) >= n else None
 
         return await self.fake.wait_until(nth, description=f"{method} #{n}")
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.bot.outbox
+
+    async def drained(self, timeout: float = 10.0) -> None:
+        """Wait until the outbox is empty (every deferred reply sent or given up, with a log line)."""
+        await asyncio.wait_for(self.bot.outbox.wait_empty(), timeout)
 
     async def settle(self) -> None:
         """A barrier: a call of our own, recorded after whatever the bot had already sent."""
@@ -195,6 +221,8 @@ class Stack:
         self.runners: list[web.AppRunner] = []
         self.stores: list[SessionStore] = []
         self.slept: list[float] = []
+        self.bots: list[SlackBot] = []
+        self.clock = VirtualClock()  # the outbox's
 
     async def _sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
@@ -209,12 +237,17 @@ class Stack:
             client=make_client(BOT_TOKEN, self.fake.api_url, sleep=self._sleep),
             signing_secret=SIGNING_SECRET,
             default_area=default_area,
+            outbox=Outbox(clock=self.clock, sleep=self.clock.sleep),
         )
+        self.bots.append(bot)
         runner, base = await serve_http(bot)
         self.runners.append(runner)
         return Harness(self.fake, bot, base + "/slack/events")
 
     async def stop(self) -> None:
+        for bot in self.bots:
+            await bot.outbox.stop()
+        self.bots.clear()
         for runner in self.runners:
             await runner.cleanup()
         for store in self.stores:

@@ -19,8 +19,8 @@ import pytest
 from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
+from adapters.outbox import Outbox
 from adapters.telegram.app import TelegramAdapter, TelegramApp, build_application
-from adapters.telegram.outbox import Outbox
 from adapters.telegram.retry import RetryPolicy, Timeouts
 from adapters.telegram.serve import running
 from bot.assistant import Assistant, Defaults

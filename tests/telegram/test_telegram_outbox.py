@@ -6,7 +6,7 @@ import asyncio
 
 from telegram_harness import VirtualClock
 
-from adapters.telegram.outbox import Outbox, OutboxPolicy, Outcome, Pending
+from adapters.outbox import Outbox, OutboxPolicy, Outcome, Pending
 
 
 class Script:

@@ -1,15 +1,19 @@
 """Replies that could not be delivered yet: kept in memory and retried in the background, in order per chat.
 
-A reply whose ``sendMessage`` still fails after the in-turn retries (a longer outage, or a flood wait over
-a minute) goes here instead of being dropped. A chat with anything waiting here gets its later replies
-queued behind, so they never overtake. The background task tries each chat's oldest reply when it is
-due, backing off per chat (or waiting as long as Telegram asks); a success sends that chat's next one at
-once.
+One implementation for every adapter (Telegram, Slack). A reply whose send still fails after the in-turn
+retries (a longer outage, or a rate limit asking to wait long) goes here instead of being dropped. A chat
+with anything waiting here gets its later replies queued behind, so they never overtake. The background
+task tries each chat's oldest reply when it is due, backing off per chat (or waiting as long as the
+platform asks); a success sends that chat's next one at once.
 
 It is small and bounded: at most ``per_chat`` replies for one chat and ``capacity`` in all, for at most
 ``max_age`` seconds. Anything dropped is logged (with a count, never its text or chat). It is held in
 memory only, so a restart loses what is waiting (logged at stop); the clock and the sleep are injectable,
 so tests run through hours of back-off without waiting.
+
+A chat is keyed by whatever the adapter uses (Telegram's int chat id, Slack's hashed conversation key).
+Log events are named ``<platform>_outbox_<what>`` (``telegram_outbox_dropped``...); the adapter that
+binds its sender sets the platform.
 """
 
 from __future__ import annotations
@@ -27,16 +31,19 @@ from bot.logs import log
 
 Sleep = Callable[[float], Awaitable[None]]
 Outcome = Literal["sent", "drop", "retry"]
+ChatKey = int | str
 
 
 @dataclass
 class Pending:
     """One message waiting to be sent. ``payload`` is the adapter's (what to send, where, for whom)."""
 
-    chat_id: int
+    chat_id: ChatKey
     payload: Any
     crisis: bool = False
     since: float = 0.0
+    #: Set when the chat was discarded (quick exit, forget): a send already in flight can undo itself.
+    cancelled: bool = False
 
 
 @dataclass
@@ -70,12 +77,14 @@ class Outbox:
         policy: OutboxPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        platform: str = "",
     ):
         self.sender = sender
+        self.platform = platform
         self.policy = policy or OutboxPolicy()
         self.clock = clock
         self.sleep = sleep
-        self._chats: OrderedDict[int, _Chat] = OrderedDict()
+        self._chats: OrderedDict[ChatKey, _Chat] = OrderedDict()
         self._size = 0
         self._wake = asyncio.Event()
         self._changed: asyncio.Condition | None = None
@@ -88,10 +97,10 @@ class Outbox:
     def __len__(self) -> int:
         return self._size
 
-    def has(self, chat_id: int) -> bool:
+    def has(self, chat_id: ChatKey) -> bool:
         return chat_id in self._chats
 
-    def put(self, chat_id: int, payload: Any, *, crisis: bool = False, delay: float | None = None) -> None:
+    def put(self, chat_id: ChatKey, payload: Any, *, crisis: bool = False, delay: float | None = None) -> None:
         """Queue ``payload`` for ``chat_id`` behind anything already waiting there.
 
         ``delay``: how long to wait before the first try (Telegram's ``retry_after``); default base_delay.
@@ -111,16 +120,18 @@ class Outbox:
             return
         chat.items.append(Pending(chat_id, payload, crisis, now))
         self._size += 1
-        log("telegram_outbox_queued", waiting=self._size)
+        self._log("queued", waiting=self._size)
         self._wake.set()
 
-    def discard(self, chat_id: int) -> int:
+    def discard(self, chat_id: ChatKey) -> int:
         """Forget what is waiting for ``chat_id`` (quick exit, forget); returns how many."""
         chat = self._chats.pop(chat_id, None)
         count = len(chat.items) if chat else 0
+        for item in chat.items if chat else ():
+            item.cancelled = True
         self._size -= count
         if count:
-            log("telegram_outbox_discarded", count=count)
+            self._log("discarded", count=count)
             self._notify()
         return count
 
@@ -137,9 +148,12 @@ class Outbox:
                 return True
         return False
 
+    def _log(self, what: str, level: int = logging.INFO, **fields: Any) -> None:
+        log(f"{self.platform}_outbox_{what}" if self.platform else f"outbox_{what}", level=level, **fields)
+
     def _drop(self, reason: str, count: int = 1) -> None:
         self.dropped += count
-        log("telegram_outbox_dropped", level=logging.WARNING, reason=reason, count=count, dropped=self.dropped)
+        self._log("dropped", level=logging.WARNING, reason=reason, count=count, dropped=self.dropped)
 
     # -------------------------------------------------------------------------- the runner
 
@@ -148,7 +162,7 @@ class Outbox:
             self._wake = asyncio.Event()
             if self._size:
                 self._wake.set()
-            self._task = asyncio.create_task(self._run(), name="telegram-outbox")
+            self._task = asyncio.create_task(self._run(), name=f"{self.platform or 'ypsi'}-outbox")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -157,7 +171,7 @@ class Outbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self._size:
-            log("telegram_outbox_unsent_at_stop", level=logging.WARNING, count=self._size)
+            self._log("unsent_at_stop", level=logging.WARNING, count=self._size)
 
     async def wait_empty(self) -> None:
         """Until nothing is waiting (for tests and a graceful stop)."""
@@ -183,7 +197,7 @@ class Outbox:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a bug here must not stop every later retry, nor loop hot
-                log("telegram_outbox_error", level=logging.ERROR, error=type(exc).__name__)
+                self._log("error", level=logging.ERROR, error=type(exc).__name__)
                 await self.sleep(self.policy.base_delay)
 
     async def _step(self) -> None:
@@ -210,7 +224,7 @@ class Outbox:
             for task in (woken, slept):
                 task.cancel()
 
-    async def flush(self, chat_id: int) -> None:
+    async def flush(self, chat_id: ChatKey) -> None:
         """Send what is waiting for ``chat_id``, oldest first, until one fails (then it is rescheduled)."""
         chat = self._chats.get(chat_id)
         while chat is not None and chat.items and self._chats.get(chat_id) is chat:
@@ -224,21 +238,21 @@ class Outbox:
                 try:
                     outcome, wait = await self.sender(item)
                 except Exception as exc:  # a bug in the sender must not kill the outbox
-                    log("telegram_outbox_error", level=logging.ERROR, error=type(exc).__name__)
+                    self._log("error", level=logging.ERROR, error=type(exc).__name__)
                     outcome, wait = "retry", None
             if self._chats.get(chat_id) is not chat:
                 return  # discarded while sending
             if outcome == "retry":
                 chat.attempts += 1
                 chat.due = self.clock() + (wait if wait is not None else self.policy.backoff(chat.attempts))
-                log("telegram_outbox_retry", attempt=chat.attempts, delay_s=round(chat.due - self.clock(), 2))
+                self._log("retry", attempt=chat.attempts, delay_s=round(chat.due - self.clock(), 2))
                 return
             chat.items.popleft()
             self._size -= 1
             chat.attempts = 0
             if outcome == "sent":
                 self.delivered += 1
-                log("telegram_outbox_delivered", waiting=self._size)
+                self._log("delivered", waiting=self._size)
         if chat is not None and not chat.items and self._chats.get(chat_id) is chat:
             del self._chats[chat_id]
         self._notify()
