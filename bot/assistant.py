@@ -301,6 +301,8 @@ class Assistant:
         assumed = s.who is None and self._assume_who(ctx, reading)
         if assumed:  # what they asked is read again as from the audience now assumed
             reading = self.language.read(text, s.who, ctx.area or s.area)
+            if reading.crisis:
+                return self._crisis(ctx, kind=reading.crisis)
         if self._is_incident(ctx, reading, text):
             s.misses = 0
             return self._incident(ctx, reading)
