@@ -112,17 +112,20 @@ class RedisStore(SessionStore):
 
     # ----------------------------------------------------------------------------------------- state
 
-    async def load(self, key: str) -> Session | None:
-        raw = cast("bytes | None", await self._redis.get(self.session_key(key)))
+    async def _live(self, redis_key: str) -> bytes | None:
+        """The record under ``redis_key`` without its expiry, or ``None`` when missing or expired."""
+        raw = cast("bytes | None", await self._redis.get(redis_key))
         if raw is None:
             return None
         parsed = self._parse(raw)
         if parsed is None:
             raise CorruptSession("no expiry")
         expires, body = parsed
-        if expires <= self.clock():
-            return None
-        return Session.loads(body)  # CorruptSession for a bad record
+        return body if expires > self.clock() else None
+
+    async def load(self, key: str) -> Session | None:
+        body = await self._live(self.session_key(key))
+        return None if body is None else Session.loads(body)  # CorruptSession for a bad record
 
     async def save(self, key: str, session: Session) -> None:
         expires = self.clock() + self.ttl
@@ -137,16 +140,8 @@ class RedisStore(SessionStore):
             self._held.pop(key, None)
 
     async def load_preferences(self, key: str) -> Preferences | None:
-        raw = cast("bytes | None", await self._redis.get(self.preferences_key(key)))
-        if raw is None:
-            return None
-        parsed = self._parse(raw)
-        if parsed is None:
-            raise CorruptSession("no expiry")
-        expires, body = parsed
-        if expires <= self.clock():
-            return None
-        return Preferences.loads(body)
+        body = await self._live(self.preferences_key(key))
+        return None if body is None else Preferences.loads(body)
 
     async def save_preferences(self, key: str, preferences: Preferences) -> None:
         expires = self.clock() + self.preference_ttl
