@@ -755,6 +755,7 @@ class Assistant:
         parts = [self.content.text("crisis"),
                  "\n".join(describe(self.content, c, now, detail=False, state=False) for c in contacts)]
         specific = self.content.language.crisis_kinds.get(kind or "") if self.content.language else None
+        extra: list[Contact] = []
         if specific is not None:
             extra = [c for c in self.content.resolve_contacts(specific.contacts, area) if c not in contacts]
             parts.append(render.paragraphs(
@@ -762,9 +763,9 @@ class Assistant:
                 "\n".join(describe(self.content, c, now, detail=False, state=False) for c in extra),
             ))
         parts.append(self.content.text("crisis_after"))
-        opts = (Option(self.signer.sign("g", "resume"), self.content.text("nav_continue"), nav=True),)
-        return Outbound(render.paragraphs(*parts), opts if carry_on else (), kind="crisis",
-                        title=self.content.text("crisis_title"))
+        carry = (Option(self.signer.sign("g", "resume"), self.content.text("nav_continue"), nav=True),)
+        opts = (*self.one_tap([*contacts, *extra], area), *(carry if carry_on else ()))  # Childline, CEOP: one tap
+        return Outbound(render.paragraphs(*parts), opts, kind="crisis", title=self.content.text("crisis_title"))
 
     def needs_session(self, inbound: Inbound) -> bool:
         """True for a button that only means something inside a saved conversation (an answer, "Back",

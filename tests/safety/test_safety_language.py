@@ -272,3 +272,10 @@ def test_eval_command_scores_a_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert out["crisis_recall"] == {"hits": 1, "total": 1}
     assert out["near_miss_false_positives"] == {"hits": 0, "total": 1}
     assert out["routing"] == {"hits": 1, "total": 1} and out["dead_ends"] == 0
+
+
+def test_the_crisis_card_acts_in_one_tap(assistant: Assistant) -> None:
+    card = say(assistant, "i want to kill myself", who="young_person", area="kent").replies[0]
+    assert card.kind == "crisis"
+    assert any(o.url.startswith("https://www.childline.org.uk") for o in card.options)
+    assert any(o.copy == "0800 1111" for o in card.options)
