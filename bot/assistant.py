@@ -354,6 +354,8 @@ class Assistant:
             facts.append(self.content.text("fact_age", age=str(reading.facts.age)))
         if pre and reading.facts.adult and asked & set(pre.adult):
             facts.append(self.content.text("fact_adult"))
+        elif pre and reading.facts.adult_unknown and asked & set(pre.adult_unknown):
+            facts.append(self.content.text("fact_adult_unknown"))
         if pre and reading.facts.coercion and asked & set(pre.coercion):
             facts.append(self.content.text("fact_coercion"))
         text = self.content.text("incident_start")

@@ -46,6 +46,7 @@ class Facts:
 
     age: int | None = None
     adult: bool = False
+    adult_unknown: bool = False  # an online contact whose age is not known
     coercion: bool = False
 
     def answers(self, content: Content) -> dict[str, str]:
@@ -56,6 +57,8 @@ class Facts:
         out: dict[str, str] = {}
         if self.age is not None:
             out |= pre.under_13 if self.age <= 12 else pre.age_13_to_17 if self.age <= 17 else {}
+        if self.adult_unknown and not self.adult:
+            out |= pre.adult_unknown
         if self.adult:
             out |= pre.adult
         if self.coercion:
@@ -100,6 +103,7 @@ class Language:
             (who, _any(pats)) for who, pats in (hints.audience.items() if hints else []) if pats
         ]
         self._adult = _any(hints.adult if hints else [])
+        self._adult_unknown = _any(hints.adult_unknown if hints else [])
         self._coercion = _any(hints.coercion if hints else [])
         self._incident = _any(hints.incident if hints else [])
         self._ages = [re.compile(p) for p in (hints.ages if hints else [])]
@@ -247,8 +251,9 @@ class Language:
                     age = int(m.group(1)) + 5  # the age a pupil reaches during that school year
                     break
         adult = self._adult is not None and self._adult.search(norm) is not None
+        unknown = self._adult_unknown is not None and self._adult_unknown.search(norm) is not None
         coercion = self._coercion is not None and self._coercion.search(norm) is not None
-        return Facts(age, adult, coercion)
+        return Facts(age, adult, unknown, coercion)
 
 
 def _chunks(text: str) -> list[str]:

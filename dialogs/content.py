@@ -272,6 +272,7 @@ class Prefill(_Strict):
     """Answers a practitioner's own description suggests, by question id → choice id, shown for confirmation."""
 
     adult: dict[Id, Id] = Field(default_factory=dict)
+    adult_unknown: dict[Id, Id] = Field(default_factory=dict)  # an online contact whose age is not known
     coercion: dict[Id, Id] = Field(default_factory=dict)
     under_13: dict[Id, Id] = Field(default_factory=dict)
     age_13_to_17: dict[Id, Id] = Field(default_factory=dict)
@@ -285,6 +286,7 @@ class Language(_Strict):
     audience: dict[Who, list[str]]
     places: dict[Id, list[str]] = Field(default_factory=dict)  # area id → towns and districts named
     adult: list[str] = Field(default_factory=list)
+    adult_unknown: list[str] = Field(default_factory=list)  # an online contact whose age is not known
     coercion: list[str] = Field(default_factory=list)
     incident: list[str] = Field(default_factory=list)  # words that make a practitioner's message an incident
     ages: list[str] = Field(default_factory=list)  # patterns with one group: an age in years
@@ -299,7 +301,8 @@ class Language(_Strict):
     def patterns(self) -> dict[str, list[str]]:
         """Every list of regular expressions, by name (for the lint)."""
         return {**{f"audience.{w}": p for w, p in self.audience.items()}, "adult": self.adult,
-                "coercion": self.coercion, "incident": self.incident, "ages": self.ages,
+                "adult_unknown": self.adult_unknown, "coercion": self.coercion, "incident": self.incident,
+                "ages": self.ages,
                 "year_groups": self.year_groups, "out_of_hours": [self.out_of_hours],
                 "social_care": [self.social_care] if self.social_care else []}
 

@@ -279,3 +279,12 @@ def test_the_crisis_card_acts_in_one_tap(assistant: Assistant) -> None:
     assert card.kind == "crisis"
     assert any(o.url.startswith("https://www.childline.org.uk") for o in card.options)
     assert any(o.copy == "0800 1111" for o in card.options)
+
+
+def test_an_online_contact_of_unknown_age_is_suggested_as_unknown(assistant: Assistant, content: Content) -> None:
+    reply = say(assistant, "a year 9 girl sent a nude to a lad she met on insta who says hes 16 but we think hes "
+                "older, she's now being asked for money", who="practitioner", area="kent")
+    s = reply.session
+    assert s is not None and s.answers == []
+    assert dict(s.hints) == {"age_band": "13_to_17", "adult_involved": "unknown", "aggravating_factors": "yes"}
+    assert content.text("fact_adult_unknown") in reply.replies[0].text
