@@ -660,7 +660,8 @@ class Assistant:
     # --------------------------------------------------------------------------- other replies
 
     def _crisis(self, ctx: _Ctx, asked: bool = False, kind: str | None = None) -> str:
-        ctx.out.append(self._crisis_card(kind, ctx.area or ctx.s.area, ctx.now, carry_on=bool(ctx.s.who)))
+        adult = ctx.s.who in ("parent", "practitioner")
+        ctx.out.append(self._crisis_card(kind, ctx.area or ctx.s.area, ctx.now, carry_on=bool(ctx.s.who), adult=adult))
         if not asked:
             self._current(ctx)
         return "urgent" if asked else "crisis"
@@ -748,7 +749,9 @@ class Assistant:
             crisis = parts == ["g", "urgent"]
         return self._crisis_card(kind, None, now, carry_on=False) if crisis else None
 
-    def _crisis_card(self, kind: str | None, area: str | None, now: dt.datetime, *, carry_on: bool) -> Outbound:
+    def _crisis_card(
+        self, kind: str | None, area: str | None, now: dt.datetime, *, carry_on: bool, adult: bool = False
+    ) -> Outbound:
         """The one way the crisis card is built, as one message: 999, Childline, Samaritans, Shout (the area's
         crisis contacts, national when unknown), then the next step for the kind of crisis (sextortion: don't
         pay, CEOP, Report Remove; an adult meeting a child: 999 and CEOP; an overdose: 999 now; ...)."""
@@ -760,8 +763,9 @@ class Assistant:
         extra: list[Contact] = []
         if specific is not None:
             extra = [c for c in self.content.resolve_contacts(specific.contacts, area) if c not in contacts]
+            step = specific.for_adults if adult and specific.for_adults else specific.next_step
             parts.append(render.paragraphs(
-                f"{specific.title}\n{specific.next_step}",
+                f"{specific.title}\n{step}",
                 "\n".join(describe(self.content, c, now, detail=False, state=False) for c in extra),
             ))
         parts.append(self.content.text("crisis_after"))

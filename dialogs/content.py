@@ -265,6 +265,7 @@ class CrisisKind(_Strict):
 
     title: str
     next_step: str
+    for_adults: str = ""  # the next step as said to a parent or practitioner, where it differs
     contacts: list[Id] = Field(default_factory=list)
 
 

@@ -99,6 +99,9 @@ def test_each_kind_of_crisis_says_what_to_do_next(assistant: Assistant, content:
     card = say(assistant, "someone says they will share my nudes unless i pay them by tonight",
                who="young_person", area="national").replies[0].text
     assert "Don't pay" in card and "CEOP" in card and "Report Remove" in card
+    parents = say(assistant, "a man says he'll post my son's pics unless he pays £300 by tonight",
+                  who="parent", area="national").replies[0].text
+    assert "Stay with your child tonight" in parents and "CEOP" in parents  # said to the parent
     card = say(assistant, "a grown man from snapchat is meeting my daughter tonight she's left already",
                who="parent", area="national").replies[0].text
     assert "999" in card and "CEOP" in card

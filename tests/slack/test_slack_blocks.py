@@ -115,7 +115,8 @@ def test_only_a_genuine_choice_token_is_summarised(render: Renderer, assistant: 
     choice = next(o for o in out.options if not o.nav)
 
     assert render.answered(nav.action) is None
-    assert render.answered(choice.action[:-1] + "x") is None  # tampered
+    tampered = choice.action[:-1] + ("y" if choice.action.endswith("x") else "x")  # never the same token
+    assert render.answered(tampered) is None
     assert render.answered("c.kent.99.0.abcd~forgedsig0") is None
 
 
