@@ -6,8 +6,6 @@ The Redis helpers are shared with the store suite (tests/store/test_store_suppor
 
 from __future__ import annotations
 
-import io
-import logging
 import os
 import shutil
 import sys
@@ -21,7 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
 from test_store_support import FakeClock, RedisServer, start_redis  # noqa: E402
 
 from bot.assistant import Assistant  # noqa: E402
-from bot.logs import setup_logging  # noqa: E402
 from dialogs.content import Content, load_content  # noqa: E402
 
 SECRET = "fault-suite-secret-0123456789abcdef"
@@ -41,21 +38,6 @@ def assistant(content: Content) -> Assistant:
 def clock() -> FakeClock:
     return FakeClock()
 
-
-@pytest.fixture
-def logs() -> Iterator[io.StringIO]:
-    """Every log line (JSON, DEBUG and up) written while the test runs; the logging set-up is restored after."""
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level, {n: logging.getLogger(n).level for n in logging.root.manager.loggerDict})
-    buffer = io.StringIO()
-    setup_logging("DEBUG", stream=buffer)
-    try:
-        yield buffer
-    finally:
-        root.handlers[:] = saved[0]
-        root.setLevel(saved[1])
-        for name, level in saved[2].items():
-            logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture

@@ -54,7 +54,9 @@ def _damage(store: SessionStore, key: str, raw: bytes) -> None:
             client.set(store.session_key(key), f"{store.clock() + 3600:.3f} ".encode() + raw, px=3_600_000)
 
 
-async def _starts_afresh(store: SessionStore, content: Content, assistant: Assistant, logs: io.StringIO) -> None:
+async def _starts_afresh(
+    store: SessionStore, content: Content, assistant: Assistant, captured_logs: io.StringIO
+) -> None:
     service = Service(assistant, store, SECRET, clock=store.clock)
     first = await service.handle(REF, Inbound("command", command="start", arg="leeds"), event_id="1")
     for n, (name, raw) in enumerate(DAMAGED.items()):
@@ -66,28 +68,28 @@ async def _starts_afresh(store: SessionStore, content: Content, assistant: Assis
         assert any("0800 1111" in t for t in texts[1:]), name  # ...then what was asked for
         saved = await store.load(first.key)  # the damaged row was replaced by a fresh one
         assert saved is not None and saved.area is None, name
-    unreadable = [line for line in log_lines(logs.getvalue()) if line["event"] == "session_unreadable"]
+    unreadable = [line for line in log_lines(captured_logs.getvalue()) if line["event"] == "session_unreadable"]
     assert len(unreadable) == len(DAMAGED)
     assert all(set(line) == {"ts", "level", "logger", "event", "platform", "conv", "backend"} for line in unreadable)
     assert all(line["conv"] == first.key[:12] for line in unreadable)
 
 
 async def test_an_unreadable_sqlite_row_is_dropped_and_the_person_starts_again(
-    tmp_path: Path, content: Content, assistant: Assistant, clock: FakeClock, logs: io.StringIO
+    tmp_path: Path, content: Content, assistant: Assistant, clock: FakeClock, captured_logs: io.StringIO
 ) -> None:
     store = SQLiteStore(tmp_path / "state.db", 3600.0, clock)
     try:
-        await _starts_afresh(store, content, assistant, logs)
+        await _starts_afresh(store, content, assistant, captured_logs)
     finally:
         await store.close()
 
 
 async def test_an_unreadable_redis_value_is_dropped_and_the_person_starts_again(
-    own_redis: RedisServer, content: Content, assistant: Assistant, clock: FakeClock, logs: io.StringIO
+    own_redis: RedisServer, content: Content, assistant: Assistant, clock: FakeClock, captured_logs: io.StringIO
 ) -> None:
     store = RedisStore(own_redis.url, 3600.0, clock)
     try:
-        await _starts_afresh(store, content, assistant, logs)
+        await _starts_afresh(store, content, assistant, captured_logs)
     finally:
         await store.close()
 

@@ -50,7 +50,7 @@ def assert_store_down_reply(handled: object, content: Content) -> None:
 
 
 async def test_redis_stopped_mid_conversation(
-    own_redis: RedisServer, content: Content, assistant: Assistant, logs: io.StringIO
+    own_redis: RedisServer, content: Content, assistant: Assistant, captured_logs: io.StringIO
 ) -> None:
     store = RedisStore(own_redis.url, 3600.0, timeout=2.0)
     service = Service(assistant, store, SECRET)
@@ -75,11 +75,12 @@ async def test_redis_stopped_mid_conversation(
         assert not await service.healthy()  # what /healthz reports
     finally:
         await store.close()
-    lines = log_lines(logs.getvalue())
+    lines = log_lines(captured_logs.getvalue())
     failures = [line for line in lines if line["event"] == "store_failed"]
     assert failures and all(line["conv"] == started.key[:12] for line in failures)
     assert all(line["error"] in ("ConnectionError", "TimeoutError") for line in failures)
-    assert CRISIS not in logs.getvalue() and "kill" not in logs.getvalue() and "EDT" not in logs.getvalue()
+    logged = captured_logs.getvalue()
+    assert CRISIS not in logged and "kill" not in logged and "EDT" not in logged
 
 
 async def test_a_hung_redis_cannot_hold_back_the_crisis_card(
@@ -161,7 +162,7 @@ async def test_read_only_sqlite(tmp_path: Path, content: Content, assistant: Ass
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 async def test_each_store_operation_failing(
-    operation: str, content: Content, assistant: Assistant, clock: FakeClock, logs: io.StringIO
+    operation: str, content: Content, assistant: Assistant, clock: FakeClock, captured_logs: io.StringIO
 ) -> None:
     store = FaultyStore(MemoryStore(3600.0, clock))
     service = Service(assistant, store, SECRET, clock=clock)
@@ -179,7 +180,7 @@ async def test_each_store_operation_failing(
     store.failing = set()
     retried = await service.handle(REF, inbound, event_id="Ev3")  # the platform's retry is handled as new
     assert retried.fault is None and not retried.duplicate and await service.healthy()
-    failed = [line for line in log_lines(logs.getvalue()) if line["event"] == "store_failed"]
+    failed = [line for line in log_lines(captured_logs.getvalue()) if line["event"] == "store_failed"]
     assert [line["error"] for line in failed] == ["OSError"] * (1 if operation == "forget" else 2)
     assert all(set(line) == {"ts", "level", "logger", "event", "platform", "conv", "backend", "error"}
                for line in failed)

@@ -4,16 +4,13 @@ store (PRIVACY.md says what is kept; this checks it)."""
 from __future__ import annotations
 
 import io
-import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from adapters.console import run_console
 from bot.assistant import Assistant, Defaults
-from bot.logs import setup_logging
 from bot.service import Service
 from bot.store import MemoryStore, SessionStore, SQLiteStore
 from bot.types import ConversationRef, Inbound
@@ -42,21 +39,6 @@ TYPED = [
 DISTINCTIVE = ["Jessica", "Okonkwo", "Wilfrid", "Amelia", "Tyler", "Acacia", "Brandon", "07700", "900123",
                "Kieran", "Xylophonic", "Quixotically"]  # fmt: skip
 
-
-@pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    """Everything logged (JSON lines, DEBUG and up) while the test runs; the logging set-up is restored after."""
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level, {n: logging.getLogger(n).level for n in logging.root.manager.loggerDict})
-    buffer = io.StringIO()
-    setup_logging("DEBUG", stream=buffer)
-    try:
-        yield buffer
-    finally:
-        root.handlers[:] = saved[0]
-        root.setLevel(saved[1])
-        for name, level in saved[2].items():
-            logging.getLogger(name).setLevel(level)
 
 
 async def _conversation(service: Service, ref: ConversationRef, defaults: Defaults, n: int) -> None:
@@ -98,7 +80,7 @@ def _assert_clean(text: str, keys: list[str], tokens: list[str]) -> None:
 
 
 async def test_service_conversations_log_no_text_ids_or_secrets(
-    content: Content, captured: io.StringIO, tmp_path: Path
+    content: Content, captured_logs: io.StringIO, tmp_path: Path
 ) -> None:
     assistant = Assistant(content, ASSISTANT_SECRET)
     stores: list[SessionStore] = [MemoryStore(), SQLiteStore(tmp_path / "state.db")]
@@ -116,7 +98,7 @@ async def test_service_conversations_log_no_text_ids_or_secrets(
             keys.append(service.key(ref))
             await _conversation(service, ref, defaults, n)
         await store.close()
-    logs = captured.getvalue()
+    logs = captured_logs.getvalue()
     assert '"event":"turn"' in logs and '"event":"duplicate"' in logs and '"event":"forget"' in logs
     for line in logs.splitlines():  # only our JSON lines, each with a hashed prefix at most
         for conv in re.findall(r'"conv":"([^"]*)"', line):
@@ -128,7 +110,7 @@ async def test_service_conversations_log_no_text_ids_or_secrets(
 
 
 async def test_a_failing_turn_logs_the_error_type_only(
-    content: Content, captured: io.StringIO, monkeypatch: pytest.MonkeyPatch
+    content: Content, captured_logs: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assistant = Assistant(content, ASSISTANT_SECRET)
     service = Service(assistant, MemoryStore(), SERVICE_SECRET)
@@ -141,16 +123,16 @@ async def test_a_failing_turn_logs_the_error_type_only(
     monkeypatch.setattr(assistant, "handle", explode)
     handled = await service.handle(ref, Inbound("text", text=TYPED[0]))
     assert handled.reply is not None and handled.reply.event == "error"
-    logs = captured.getvalue()
+    logs = captured_logs.getvalue()
     assert '"event":"turn_failed"' in logs and '"error":"ValueError"' in logs
     _assert_clean(logs, [service.key(ref)], [])
 
 
-def test_a_console_conversation_logs_no_typed_text(content: Content, captured: io.StringIO) -> None:
+def test_a_console_conversation_logs_no_typed_text(content: Content, captured_logs: io.StringIO) -> None:
     lines = ["1", "1", *TYPED[:-3], "2", "1", "back", "contacts", "exit"]
     out = io.StringIO()
     assert run_console(content, stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out) == 0
     assert "Childline" in out.getvalue(), "the conversation really ran"
-    logs = captured.getvalue()
+    logs = captured_logs.getvalue()
     assert '"platform":"console"' in logs
     _assert_clean(logs, [], [])

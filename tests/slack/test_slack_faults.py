@@ -18,10 +18,9 @@ import hashlib
 import hmac
 import io
 import json
-import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -30,7 +29,6 @@ from test_slack_harness import CHANNEL, DM, SIGNING_SECRET, TEAM, USER, Harness,
 from adapters.slack.app import CrisisChecker, SeenIds
 from adapters.slack.blocks import ACTION_FORGET
 from adapters.slack.checks import CheckProcess
-from bot.logs import setup_logging
 from bot.session import Session
 from bot.store import MemoryStore
 from bot.types import Inbound, Outbound
@@ -542,16 +540,6 @@ async def test_the_crisis_checker_serves_turns_in_progress_before_a_floods_extra
     assert order == ["first", "danger, another person", "extra 0", "extra 1", "extra 2"]
     checker.close()
 
-
-@pytest.fixture
-def captured_logs() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    stream = io.StringIO()
-    setup_logging("DEBUG", stream=stream)
-    yield stream
-    root.handlers[:], _ = saved
-    root.setLevel(saved[1])
 
 
 async def test_fault_paths_log_no_typed_text_or_ids(stack: Stack, captured_logs: io.StringIO) -> None:

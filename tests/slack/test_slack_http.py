@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
@@ -31,7 +29,6 @@ from test_slack_harness import (
 from adapters.slack.app import typed
 from adapters.slack.blocks import ACTION_AREA, ACTION_FORGET, ACTION_TRIAGE
 from bot.assistant import Assistant, Defaults
-from bot.logs import setup_logging
 from bot.session import Session
 from bot.types import Inbound
 from dialogs.content import Content
@@ -513,16 +510,6 @@ async def test_state_lives_in_the_store_under_a_hashed_key(h: Harness) -> None:
 
 # ------------------------------------------------------------------------------------------------ logs
 
-
-@pytest.fixture
-def captured_logs() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    stream = io.StringIO()
-    setup_logging("DEBUG", stream=stream)
-    yield stream
-    root.handlers[:], _ = saved
-    root.setLevel(saved[1])
 
 
 async def test_logs_hold_no_typed_text_ids_or_tokens(stack: Stack, captured_logs: io.StringIO) -> None:

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
-from collections.abc import Iterator
 
 import pytest
 from test_slack_harness import DM, TEAM, USER, Harness, Stack, block_text
 
-from bot.logs import setup_logging
 from dialogs.content import Content
 from tests.fakes.slack_api import RESPONSE_URL, Call
 
@@ -40,16 +37,6 @@ class Gate:
         await self.open.wait()
         await self.stack.clock.sleep(delay)
 
-
-@pytest.fixture
-def captured_logs() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    stream = io.StringIO()
-    setup_logging("DEBUG", stream=stream)
-    yield stream
-    root.handlers[:], _ = saved
-    root.setLevel(saved[1])
 
 
 async def test_several_500s_in_a_row_then_the_replies_arrive_in_order_exactly_once(

@@ -4,15 +4,13 @@ forget, and logs that hold no text, ids or token."""
 from __future__ import annotations
 
 import io
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from telegram_harness import TOKEN, Bot, joined, methods, texts
 
 from adapters.telegram.app import GROUP_DEEP_LINK
-from bot.logs import setup_logging
 from dialogs.content import Content
 from tests.fakes.telegram_api import FILE_DOWNLOAD, FakeTelegram
 
@@ -170,21 +168,6 @@ async def test_very_long_text_and_control_characters_never_crash(bot: Bot, conte
     calls = await bot.say(620, "\u200b\t\r")
     assert texts(calls)
 
-
-@pytest.fixture
-def captured_logs() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    noisy = {name: logging.getLogger(name).level for name in ("httpx", "httpcore", "telegram", "aiohttp.access")}
-    stream = io.StringIO()
-    setup_logging("DEBUG", stream=stream)
-    try:
-        yield stream
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-        for name, level in noisy.items():
-            logging.getLogger(name).setLevel(level)
 
 
 async def test_logs_hold_no_typed_text_ids_or_token(
