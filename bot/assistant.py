@@ -287,7 +287,7 @@ class Assistant:
         reading = self.language.read(text, s.who, s.area)
         if reading.crisis:
             s.misses = 0
-            return self._crisis(ctx, kind=reading.crisis)
+            return self._crisis(ctx, kind=reading.crisis, who=reading.who)
         if not reading.norm:
             return self._not_understood(ctx, reading)
         picked = self._typed_choice(ctx, normalise(text[:200]))  # labels as typed: "2" is an option, not "to"
@@ -659,8 +659,8 @@ class Assistant:
 
     # --------------------------------------------------------------------------- other replies
 
-    def _crisis(self, ctx: _Ctx, asked: bool = False, kind: str | None = None) -> str:
-        adult = ctx.s.who in ("parent", "practitioner")
+    def _crisis(self, ctx: _Ctx, asked: bool = False, kind: str | None = None, who: str | None = None) -> str:
+        adult = (ctx.s.who or who) in ("parent", "practitioner")  # ``who``: what the words say, if not known
         ctx.out.append(self._crisis_card(kind, ctx.area or ctx.s.area, ctx.now, carry_on=bool(ctx.s.who), adult=adult))
         if not asked:
             self._current(ctx)

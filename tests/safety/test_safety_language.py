@@ -102,6 +102,9 @@ def test_each_kind_of_crisis_says_what_to_do_next(assistant: Assistant, content:
     parents = say(assistant, "a man says he'll post my son's pics unless he pays £300 by tonight",
                   who="parent", area="national").replies[0].text
     assert "Stay with your child tonight" in parents and "CEOP" in parents  # said to the parent
+    first = say(assistant, "my daughter is 14 and someone online is threatening to share her photo unless she pays"
+                ).replies[0].text
+    assert "Stay with your child tonight" in first  # a parent by their words, before "who are you?"
     card = say(assistant, "a grown man from snapchat is meeting my daughter tonight she's left already",
                who="parent", area="national").replies[0].text
     assert "999" in card and "CEOP" in card
