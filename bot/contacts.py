@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
 
+from bot.safety import words
 from dialogs.content import BankHolidays, Contact, Content, load_bank_holidays
 
 LONDON = ZoneInfo("Europe/London")
-_WORD = re.compile(r"[a-z0-9']+")
 
 
 @lru_cache(maxsize=1)
@@ -153,7 +153,7 @@ class Match:
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower().replace("’", "'"))
+    return words(text)
 
 
 def _digits(text: str) -> str:

@@ -33,10 +33,17 @@ KINDS = (
     "missing_unsafe",
 )
 SHORT_PHRASE = 4  # words: a message this short that the phrase list matches is a crisis
-SHORT_OTHER = 2  # words: a message this short that the phrase list does not match is not one
+SHORT_OTHER = 2  # words: a message this short that the phrase list does not match is not a crisis, except...
+SHORT_OTHER_P = 0.9  # ...two words the model is this sure of ("being attacked", not "ok thanks"; one word never)
 MAYBE = 3  # plausible answers offered when none is clearly meant
 MAYBE_P = 0.15  # the learned model's least probability for an intent to be offered
 MAX_READ = 4000  # characters understood for meaning; crisis words are looked for in all of the message
+COMMAND_WORDS = 6  # words: a longer message is about something else, not a command to the bot ("she deleted it all")
+SHORT_COMMANDS = frozenset({"command:forget", "command:restart", "command:exit", "command:back"})
+GREETING_WORDS = 4  # words: "hi im 14 and a man asked me for pics" is not just a hello
+OVERRULE_P = 0.6  # the learned model overrules a keyword route it disagrees with at this probability...
+CONTACT_SCORE = 80.0  # how sure a "who do I ring" route is (the router's confident score)
+OVERRULE_SCORE = 95.0  # ...unless the keywords matched this well
 _DEFAULT = object()
 
 
@@ -106,6 +113,7 @@ class Language:
         self._adult_unknown = _any(hints.adult_unknown if hints else [])
         self._coercion = _any(hints.coercion if hints else [])
         self._incident = _any(hints.incident if hints else [])
+        self._contact_request = _any(hints.contact_request if hints else [])
         self._ages = [re.compile(p) for p in (hints.ages if hints else [])]
         self._years = [re.compile(p) for p in (hints.year_groups if hints else [])]
         names: dict[str, str] = {}
@@ -161,8 +169,10 @@ class Language:
         if self.crisis.is_certain(text[:MAX_READ]):  # "i want to kill myself, i mean it": whatever the model says
             return kind if kind != NONE else "direct_suicidal", max(p, self.model.threshold), by_phrase
         # A few words that are on the phrase list ("suicidal", "i want to die") are a crisis whatever the
-        # model says; one or two words that are not ("right", "ok thanks") are too little to go on.
-        if (by_phrase and words <= SHORT_PHRASE) or (p >= self.model.threshold and (by_phrase or words > SHORT_OTHER)):
+        # model says; one or two words that are not ("right", "ok thanks") are too little to go on, unless two
+        # words the model is all but sure of ("being attacked").
+        enough = by_phrase or words > SHORT_OTHER or (words == SHORT_OTHER and p >= SHORT_OTHER_P)
+        if (by_phrase and words <= SHORT_PHRASE) or (p >= self.model.threshold and enough):
             return kind, p, by_phrase
         return None, p, by_phrase
 
@@ -175,14 +185,24 @@ class Language:
         norm = normalise(head, self.crisis.spelling)
         named = self.area_named(norm)
         guess = who or self.who_named(norm)
-        routes = tuple(self.router.rank(head, guess, named or area))
+        words = len(norm.split())
+        routes = tuple(r for r in self.router.rank(head, guess, named or area) if not self._too_long(r, words))
         route = self.router.pick(routes)
         learned: list[Route] = []
-        if route is None and self.intents is not None:
+        if self.intents is not None:
             extra = context(phrase_list=by_phrase, question="?" in head, who=guess)
-            learned = self._learned_routes(head, guess, named or area, folded, extra)
-            if learned and learned[0].score >= 100 * self.intents.threshold:
-                route = learned[0]
+            learned = [r for r in self._learned_routes(head, guess, named or area, folded, extra)
+                       if not self._too_long(r, words)]
+            best = learned[0] if learned else None
+            if route is None:
+                if best is not None and best.score >= 100 * self.intents.threshold:
+                    route = best
+            elif (best is not None and best.target != route.target and best.score >= 100 * OVERRULE_P
+                  and route.score < OVERRULE_SCORE):
+                # Keywords matched loosely and the model, trained on how people write, reads it otherwise.
+                route = best
+        if route is None and self._contact_request is not None and self._contact_request.search(norm):
+            route = self._contact_route(head, norm, guess, named or area)
         facts = self.facts(norm)
         hints = self.content.language
         if route is not None and facts.adult and hints is not None and route.target in hints.when_adult:
@@ -205,6 +225,27 @@ class Language:
             facts=facts,
             incident=self._incident is not None and self._incident.search(norm) is not None,
         )
+
+    def _contact_route(self, text: str, norm: str, who: str | None, area: str | None) -> Route | None:
+        """ "Who do I ring?" that nothing else answered: the local contact for an adult (out of hours when the
+        words say so), Childline for a young person."""
+        if who == "young_person":
+            intent = "childline"
+        else:
+            intent = "out_of_hours" if self.router.out_of_hours.search(norm) else "social_care"
+        found = self._intent.get(intent)
+        if found is None:
+            return None
+        target = found.target if area is None else self.router.localise(found.target, who, area, text)
+        return Route(intent, target, CONTACT_SCORE)
+
+    @staticmethod
+    def _too_long(route: Route, words: int) -> bool:
+        """A command to the bot (forget, restart, exit) or a greeting is short; in a longer message those words
+        are about something else."""
+        if route.target == "command:hello":
+            return words > GREETING_WORDS
+        return route.target in SHORT_COMMANDS and words > COMMAND_WORDS
 
     def _learned_routes(self, text: str, who: str | None, area: str | None, folded: str,
                         extra: list[str]) -> list[Route]:

@@ -42,7 +42,6 @@ MAX_CHARS = 2000  # only the start of a very long message is routed
 CLASS_PREFIX = "like_"
 
 NEGATIONS = frozenset({"not", "no", "non", "nothing", "never", "without"})
-_AGE = re.compile(r"\b(\d{1,2}) ?(?:year old|years old|yr old|yrs old|yo)\b")
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,7 @@ class Router:
         hints = content.language
         self.stopwords = frozenset(hints.stopwords if hints else ())
         self.out_of_hours = re.compile(hints.out_of_hours if hints else r"\b(?:out of hours)\b")
+        self._ages = [re.compile(p) for p in (hints.ages if hints else [])]  # group 1: the age
         classes = {k[len(CLASS_PREFIX) :]: v for k, v in content.synonyms.items() if k.startswith(CLASS_PREFIX)}
         single: dict[str, str] = {}
         multi: dict[str, str] = {}
@@ -95,7 +95,8 @@ class Router:
     def fold(self, text: str) -> str:
         """Text as the router reads it: normalised, spelling fixed, ages and word classes folded."""
         norm = normalise(text[:MAX_CHARS], self.spelling)
-        norm = _AGE.sub(lambda m: "child" if int(m.group(1)) < 18 else "adult", norm)
+        for age in self._ages:
+            norm = age.sub(lambda m: "child" if int(m.group(1)) < 18 else "adult", norm)
         if self._multi_re is not None:
             norm = self._multi_re.sub(lambda m: self._multi[m.group(0)], norm)
         return " ".join(self._fold_word(w) for w in norm.split(" ") if w)

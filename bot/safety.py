@@ -29,8 +29,8 @@ from dialogs.content import Safety
 
 _NON_WORD = re.compile(r"[^a-z0-9' ]+")
 _SPACES = re.compile(r"\s+")
+_SENTENCES = re.compile(r"[.!?;\n]+")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'", "′": "'"})
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b"})
 _MIXED = re.compile(r"\b(?=[a-z0-9]*[a-z])(?=[a-z0-9]*[0-9])[a-z0-9]+\b")
 _SPACED = re.compile(r"\b[a-z](?: [a-z]){2,}\b")  # three or more single letters in a row
 _STRETCH = re.compile(r"([a-z])\1{2,}")
@@ -79,10 +79,30 @@ class Spelling:
         return _SPACES.sub(" ", text).strip()
 
 
+def words(text: str) -> list[str]:
+    """The words of ``text`` folded as everywhere else (case, accents, punctuation), apostrophes kept."""
+    return _basic(text).split()
+
+
 def normalise(text: str, spelling: Mapping[str, str] | Spelling | None = None) -> str:
     """Fold case, accents, punctuation and spacing; apply word-level spelling fixes."""
     fix = spelling if isinstance(spelling, Spelling) else Spelling(spelling)
     return fix(_basic(text))
+
+
+_HEDGES = frozenset({"like", "that", "say", "saying", "said", "mean", "means", "meant", "think", "feel", "because",
+                     "cos"})
+
+
+def _negated(before: list[str]) -> bool:
+    """Whether the two words before a statement deny it: "not i want to die" no, but "its not like i want to
+    die", "doesnt mean i want to", "never said i want to" yes. A negation further back ("they say they are
+    dealing with it but they are not. i just want to die") belongs to another sentence."""
+    def negator(w: str) -> bool:
+        return w in _NEGATORS or w.endswith("nt")
+    if not before:
+        return False
+    return negator(before[-1]) or (len(before) == 2 and negator(before[0]) and before[1] in _HEDGES)
 
 
 def _phrase_regex(phrase: str) -> str:
@@ -95,6 +115,7 @@ class CrisisDetector:
 
     def __init__(self, safety: Safety):
         self.spelling = Spelling(safety.spelling)
+        self._leet = str.maketrans({k: v for k, v in safety.digits_for_letters.items() if len(k) == 1})
         phrases = [p for p in (normalise(p, self.spelling) for p in safety.phrases) if p]
         alternatives = [_phrase_regex(p) for p in phrases] + [f"(?:{p})" for p in safety.patterns]
         self._pattern = re.compile("|".join(alternatives)) if alternatives else None
@@ -114,14 +135,14 @@ class CrisisDetector:
         message that laughs or quotes: a crisis whatever else the message says."""
         if self._certain is None:
             return False
-        for norm in self._variants(_basic(text)):
-            words = set(norm.split())
-            if words & self._joking:
-                return False
-            for m in self._certain.finditer(norm):
-                before = norm[: m.start()].split()[-3:]
-                if not (_NEGATORS.intersection(before) or any(w.endswith("nt") for w in before)):
-                    return True
+        readings = [self._variants(_basic(sentence)) for sentence in _SENTENCES.split(text) if sentence.strip()]
+        if any(set(norm.split()) & self._joking for variants in readings for norm in variants):
+            return False
+        for variants in readings:  # a negation in one sentence does not deny the next
+            for norm in variants:
+                for m in self._certain.finditer(norm):
+                    if not _negated(norm[: m.start()].split()[-2:]):
+                        return True
         return False
 
     def is_crisis(self, text: str) -> bool:
@@ -163,7 +184,7 @@ class CrisisDetector:
         return self._variants(_basic(text))
 
     def _variants(self, base: str) -> list[str]:
-        base = _MIXED.sub(lambda m: m.group(0).translate(_LEET) if not m.group(0).isdigit() else m.group(0), base)
+        base = _MIXED.sub(lambda m: m.group(0).translate(self._leet) if not m.group(0).isdigit() else m.group(0), base)
         base = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), base)  # "k i l l myself" → "kill myself"
         readings = [base, _STRETCH.sub(r"\1\1", base), _STRETCH.sub(r"\1", base)]
         out: list[str] = []

@@ -258,6 +258,7 @@ class Safety(_Strict):
     contacts: list[Id]
     certain: list[str] = Field(default_factory=list)  # first-person statements that are a crisis whatever else
     joking: list[str] = Field(default_factory=list)  # words that make a "certain" statement a joke or a quote
+    digits_for_letters: dict[str, str] = Field(default_factory=dict)  # "k1ll" → "kill"
 
 
 class CrisisKind(_Strict):
@@ -290,6 +291,7 @@ class Language(_Strict):
     adult_unknown: list[str] = Field(default_factory=list)  # an online contact whose age is not known
     coercion: list[str] = Field(default_factory=list)
     incident: list[str] = Field(default_factory=list)  # words that make a practitioner's message an incident
+    contact_request: list[str] = Field(default_factory=list)  # words asking whom to call ("who do i ring")
     ages: list[str] = Field(default_factory=list)  # patterns with one group: an age in years
     year_groups: list[str] = Field(default_factory=list)  # patterns with one group: an English school year
     prefill: Prefill = Field(default_factory=Prefill)

@@ -118,6 +118,11 @@ def test_each_kind_of_crisis_says_what_to_do_next(assistant: Assistant, content:
         ("the year 11s keep airdropping my pic. i want to kill myself, i mean it", True),
         ("got the rope ready", True),
         ("i dont want to kill myself, i just want it gone", False),
+        # A negation in an earlier sentence does not deny the statement; one just before it does.
+        ("my tutor says theyre dealing with it but theyre not. i just want to die", True),
+        ("can report remove get it down? if that pic doesnt go im going to kill myself", True),
+        ("its not like i want to die, i just want it gone", False),
+        ("doesnt mean i want to kill myself", False),
         ("i swear im gonna die if anyone sees it lol", False),
         ('everyone says "im gonna kill myself" as a joke in my year', False),
         ("i want to die of embarrassment", False),
@@ -129,6 +134,12 @@ def test_a_first_person_statement_of_intent_is_a_crisis_whatever_else(
     assert language.crisis.is_certain(typed) is certain
     if certain:
         assert language.read(typed, "young_person").crisis is not None
+
+
+def test_two_words_the_model_is_sure_of_are_enough_but_one_is_not(language: Language) -> None:
+    assert language.read("being attacked", "young_person").crisis == "violence"
+    assert language.read("ok thanks", "young_person").crisis is None
+    assert language.read("more", "young_person").crisis is None  # "send more" is sextortion; "more" alone is not
 
 
 def test_crisis_words_before_anything_else_is_known(assistant: Assistant) -> None:
@@ -213,6 +224,42 @@ def test_who_is_asking_is_inferred_said_and_changeable(
     assert again.session is not None and again.session.who is None  # one tap back to "who are you?"
 
 
+@pytest.mark.parametrize(
+    ("typed", "who", "area", "expected"),
+    [
+        ("sunday morning in gravesend, who can i ring for advice about a nude my daughter sent", "parent", None,
+         "03000 41 91 91"),  # Kent's out-of-hours line: a town, and a Sunday
+        ("Living in Whitstable. Does Kent have a line for parents about this kind of thing?", "parent", None,
+         "03000 41 11 11"),
+        ("Friday 5pm, Dover. Who takes referrals now?", "practitioner", "kent", "03000 41 91 91"),
+        ("is there anyone local i can talk to", "young_person", "leeds", "0800 1111"),
+    ],
+)
+def test_who_do_i_ring_gets_the_local_contact(
+    assistant: Assistant, typed: str, who: str, area: str | None, expected: str
+) -> None:
+    assert expected in text_of(say(assistant, typed, who=who, area=area))
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "she deleted it all before I could stop her, is that a problem?",
+        "my son deleted everything before i could do anything, is that a problem",
+        "if i factory reset my phone is the pic gone for good",
+    ],
+)
+def test_command_words_in_a_longer_message_are_not_commands(assistant: Assistant, typed: str) -> None:
+    reply = say(assistant, typed, who="parent" if "she" in typed or "son" in typed else "young_person",
+                area="kent")
+    assert reply.event not in {"forget", "restart", "exit"} and reply.session is not None
+
+
+def test_a_greeting_with_a_question_answers_the_question(assistant: Assistant) -> None:
+    reply = say(assistant, "hi im 14 from Folkestone a guy who works at the shop near me asked me for a pic")
+    assert "CEOP" in text_of(reply)
+
+
 def test_an_area_named_in_the_message_is_used(assistant: Assistant) -> None:
     reply = say(assistant, "EDT number for leeds", who="practitioner")
     assert "0113 535 0600" in text_of(reply)
@@ -252,14 +299,15 @@ def test_a_restart_forgets_the_suggestions(assistant: Assistant) -> None:
 
 
 def test_the_development_set_figures_hold(content: Content) -> None:
-    """The dev set is never trained on. Floors a little under today's figures (crisis 93%, near-miss false
-    positives 5%, routing 84%, 8 dead ends of 290), so a change that makes understanding worse fails here."""
+    """The dev set is never trained on. Floors a little under today's figures (crisis 91%, near-miss false
+    positives 5.4%, routing 80%, 16 dead ends of 435; the set now holds four writers' deliberately hard sets),
+    so a change that makes understanding worse fails here."""
     assert content.root is not None
     data = json.loads((content.root / "language" / "phrases" / "dev.json").read_text(encoding="utf-8"))
     report = Evaluator(content).score(data)
-    assert report.crisis.hits / report.crisis.total >= 0.91
-    assert report.near_miss.hits / report.near_miss.total <= 0.065
-    assert report.routing.hits / report.routing.total >= 0.81
+    assert report.crisis.hits / report.crisis.total >= 0.89
+    assert report.near_miss.hits / report.near_miss.total <= 0.06
+    assert report.routing.hits / report.routing.total >= 0.78
     assert report.dead_ends <= 0.05 * report.routing.total
 
 
