@@ -23,8 +23,9 @@ from bot.safety import normalise
 from bot.session import Session
 from bot.tokens import TokenSigner
 from bot.types import Inbound, Option, Outbound
-from dialogs.content import Contact, Content, Flow
+from dialogs.content import Content
 from dialogs.engine import Ask, Dialogs, InvalidInput, Position, Result, Turn
+from dialogs.schema import Contact, Flow
 
 WHO = ("young_person", "parent", "practitioner")
 MAX_TEXT = 40_000  # Slack's limit: crisis words are looked for in all of it; routing reads the start

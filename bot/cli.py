@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from bot import __version__
 from bot.contacts import as_json, describe, search
-from dialogs.content import Content, ContentError, check_content, load_content
+from dialogs.content import Content
+from dialogs.lint import check_content, load_content
+from dialogs.load import ContentError
 
 if TYPE_CHECKING:
     from bot.settings import Settings

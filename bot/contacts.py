@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
 
-from dialogs.content import BankHolidays, Contact, Content, load_bank_holidays
+from dialogs.content import Content
+from dialogs.load import load_bank_holidays
+from dialogs.schema import BankHolidays, Contact
 
 LONDON = ZoneInfo("Europe/London")
 _WORD = re.compile(r"[a-z0-9']+")

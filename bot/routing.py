@@ -31,7 +31,8 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.safety import Spelling, normalise
-from dialogs.content import Content, Intent
+from dialogs.content import Content
+from dialogs.schema import Intent
 
 CONFIDENT = 80.0  # the best intent must score at least this...
 MARGIN = 6.0  # ...and be this far ahead of the best intent that leads somewhere else

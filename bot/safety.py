@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from dialogs.content import Safety
+from dialogs.schema import Safety
 
 _NON_WORD = re.compile(r"[^a-z0-9' ]+")
 _SPACES = re.compile(r"\s+")

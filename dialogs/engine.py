@@ -19,7 +19,8 @@ from typing import Any
 from transitions import Machine, MachineError
 from transitions.core import EventData
 
-from dialogs.content import Content, Flow, Outcome, Question
+from dialogs.content import Content
+from dialogs.schema import Flow, Outcome, Question
 
 AnswerPath = tuple[tuple[str, str], ...]
 STEP_CACHE = 4096  # memoised (position, choice) turns per flow; flows have far fewer paths

@@ -15,7 +15,8 @@ from typing import Any
 from bot.assistant import Assistant
 from bot.contacts import hours_text, order_by_open, status_text
 from bot.types import Option, Outbound
-from dialogs.content import Contact, Content
+from dialogs.content import Content
+from dialogs.schema import Contact
 
 Block = dict[str, Any]
 

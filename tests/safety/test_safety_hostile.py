@@ -21,7 +21,8 @@ from bot.service import Handled, Service
 from bot.session import Session
 from bot.store import MemoryStore
 from bot.types import ConversationRef, Inbound, Outbound
-from dialogs.content import Content, load_content
+from dialogs.content import Content
+from dialogs.lint import load_content
 
 NOW = dt.datetime(2026, 11, 23, 11, 0, tzinfo=dt.UTC).timestamp()
 SERVICE_SECRET = "hostile-test-service-secret"
