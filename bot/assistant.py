@@ -503,7 +503,7 @@ class Assistant:
             s.who = flow.who
         s.area = s.area or ctx.defaults.area or self.content.meta.default_area
         engine = self.dialogs.engine(flow_id)
-        answers = _path_to(flow, node)
+        answers = engine.path_to(node)
         if answers is None:
             return self._expired(ctx)
         turn = engine.replay(answers)
@@ -800,24 +800,3 @@ class Assistant:
     def text(self, key: str) -> Outbound:
         """A plain message from content (for the service's replies about the service itself)."""
         return Outbound(self.content.text(key), kind="info")
-
-
-def _path_to(flow: Flow, node: str) -> tuple[tuple[str, str], ...] | None:
-    """The shortest answer path from the start to ``node`` that honours branch conditions."""
-    frontier: list[tuple[str, tuple[tuple[str, str], ...]]] = [(flow.start, ())]
-    seen = {flow.start}
-    while frontier:
-        current, path = frontier.pop(0)
-        if current == node:
-            return path
-        q = flow.question(current)
-        if q is None:
-            continue
-        for c in q.choices:
-            answers = dict(path) | {current: c.id}
-            dest = next((b.to for b in c.branches() if all(answers.get(k) == v for k, v in b.when.items())), None)
-            if dest is not None and dest not in seen:
-                seen.add(dest)
-                frontier.append((dest, (*path, (current, c.id))))
-    return None
-
