@@ -600,7 +600,7 @@ class Assistant:
                 self.content, flow, prompt, contacts, note, ctx.now, (*opts, *self._nav(ctx)), detail=detail
             )
         if replace:
-            out = Outbound(out.text, out.options, out.kind, out.title, out.record, replace_menu=True)
+            out = Outbound(out.text, out.options, out.kind, out.title, replace_menu=True)
         ctx.out.append(out)
 
     def _outcome_options(self, flow: Flow) -> tuple[Option, ...]:
@@ -711,7 +711,7 @@ class Assistant:
         area = ctx.s.area or "national"
         contacts = self.content.resolve_contacts(prompt.outcome.contacts, area)
         record = decision_record(self.content, flow, area, pos.answers, prompt, contacts, ctx.now)
-        ctx.out.append(Outbound(record, kind="record", title=self.content.text("record_heading"), record=record))
+        ctx.out.append(Outbound(record, kind="record", title=self.content.text("record_heading")))
         return "record"
 
     def _area_order(self) -> list[str]:

@@ -57,11 +57,6 @@ def is_open(contact: Contact, at: dt.datetime) -> bool:
     return any(start <= minute < end for start, end in hours.day_spans()[t.weekday()])
 
 
-def hours_text(contact: Contact) -> str:
-    """The opening hours in words, as content gives them (the lint requires them)."""
-    return contact.hours.text
-
-
 def is_web_page(contact: Contact) -> bool:
     """A page or online form, not a line someone answers: it is "online", never "open"."""
     return not contact.phone and not contact.text_to
@@ -442,7 +437,7 @@ def describe(
     if not detail and state and not contact.hours.always:
         lines[0] += f" ({status_text(content, contact, at, area)})"
     if detail:
-        lines.append(f"  {hours_text(contact)} ({status_text(content, contact, at, area)})")
+        lines.append(f"  {contact.hours.text} ({status_text(content, contact, at, area)})")
         if contact.summary:
             lines.append(f"  {contact.summary}")
         if contact.confirm_locally:
@@ -471,7 +466,7 @@ def as_json(match: Match, at: dt.datetime | None = None) -> dict[str, Any]:
         "url": c.url or None,
         "audience": list(c.audience),
         "open_now": match.open_now,
-        "hours": hours_text(c),
+        "hours": c.hours.text,
         "source": c.source,
         "checked": c.checked.isoformat(),
         "area": match.area,

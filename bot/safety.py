@@ -158,13 +158,14 @@ class CrisisDetector:
     def _without_near_misses(self, norm: str) -> str:
         return self._near.sub(_SEP, norm) if self._near is not None else norm
 
-    def variants(self, text: str) -> list[str]:
-        """The normalised readings of ``text`` that are checked (the first is the plain one)."""
-        return self._variants(_basic(text))
+    def fold(self, text: str) -> str:
+        """The plain reading of ``text`` (the first that is checked): folded, digits in words read as letters,
+        spaced-out letters joined, spelling and typing slips fixed."""
+        return self._fuzzy(self.spelling(_joined(_basic(text))))
 
     def _variants(self, base: str) -> list[str]:
-        base = _MIXED.sub(lambda m: m.group(0).translate(_LEET) if not m.group(0).isdigit() else m.group(0), base)
-        base = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), base)  # "k i l l myself" → "kill myself"
+        """The normalised readings of ``base`` that are checked: plain, then stretched letters squeezed."""
+        base = _joined(base)
         readings = [base, _STRETCH.sub(r"\1\1", base), _STRETCH.sub(r"\1", base)]
         out: list[str] = []
         for r in readings:
@@ -186,6 +187,12 @@ class CrisisDetector:
             if near is not None:
                 words[i] = near
         return " ".join(words)
+
+
+def _joined(base: str) -> str:
+    """Digits inside words read as letters ("k1ll"), and letters typed one at a time joined ("k i l l")."""
+    base = _MIXED.sub(lambda m: m.group(0).translate(_LEET) if not m.group(0).isdigit() else m.group(0), base)
+    return _SPACED.sub(lambda m: m.group(0).replace(" ", ""), base)  # "k i l l myself" → "kill myself"
 
 
 def _closest(word: str, vocab: Sequence[str]) -> str | None:

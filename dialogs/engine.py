@@ -138,9 +138,6 @@ class FlowEngine:
             self._local.cursor = cursor
         return cursor
 
-    def is_node(self, node: str) -> bool:
-        return node in self._questions or node in self._outcomes
-
     def start(self) -> Turn:
         pos = Position(self.flow.id, self.flow.start)
         return Turn(pos, (self.prompt(pos),))
