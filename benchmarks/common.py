@@ -10,8 +10,7 @@ import socket
 import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,22 +134,8 @@ def ypsi_command() -> list[str]:
     return [str(script)] if script.exists() else [PYTHON, "-m", "bot"]
 
 
-@contextlib.contextmanager
-def timer() -> Iterator[list[float]]:
-    box: list[float] = []
-    start = time.perf_counter()
-    try:
-        yield box
-    finally:
-        box.append(time.perf_counter() - start)
-
-
 def fmt_int(x: float) -> str:
     return f"{x:,.0f}"
-
-
-def fmt_ms(x: float) -> str:
-    return f"{x:.1f} ms" if x < 100 else f"{x:,.0f} ms"
 
 
 def cpu_pressure_seconds() -> float | None:

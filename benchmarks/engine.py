@@ -40,7 +40,8 @@ from bot.service import Service
 from bot.session import Session
 from bot.store import SQLiteStore, conversation_key
 from bot.types import ConversationRef, Inbound
-from dialogs.content import Content, load_content
+from dialogs.content import Content
+from dialogs.lint import load_content
 
 SECRET = "benchmark-secret-not-for-production"
 TRIAGE_PATH = ("No", "No", "Yes", "13 to 17", "Low or medium")

@@ -78,7 +78,7 @@ async def _child(store_kind: str, n: int, folder: str) -> dict[str, Any]:
     from bot.session import Session
     from bot.store import MemoryStore, SQLiteStore, conversation_key
     from bot.types import ConversationRef
-    from dialogs.content import load_content
+    from dialogs.lint import load_content
 
     assistant = Assistant(load_content(), engine.SECRET)
     path = Path(folder) / "state.db"

@@ -76,7 +76,7 @@ def tokens() -> list[str]:
     from benchmarks.engine import build_scripts
     from benchmarks.startup import BOT_SECRET
     from bot.assistant import Assistant
-    from dialogs.content import load_content
+    from dialogs.lint import load_content
 
     triage, _ = build_scripts(Assistant(load_content(), BOT_SECRET))
     return [i.action for i in triage.variants[0][1:]]

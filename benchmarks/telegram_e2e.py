@@ -76,7 +76,7 @@ def our_steps() -> list[Step]:
     """The Kent triage as Telegram updates; button data from an Assistant with the bot's secret."""
     from benchmarks.engine import build_scripts
     from bot.assistant import Assistant
-    from dialogs.content import load_content
+    from dialogs.lint import load_content
 
     triage, _ = build_scripts(Assistant(load_content(), BOT_SECRET))
     tokens = [i.action for i in triage.variants[0][1:]]

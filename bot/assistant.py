@@ -23,8 +23,9 @@ from bot.safety import normalise
 from bot.session import Session
 from bot.tokens import TokenSigner
 from bot.types import Inbound, Option, Outbound
-from dialogs.content import Contact, Content, Flow
+from dialogs.content import Content
 from dialogs.engine import Ask, Dialogs, InvalidInput, Position, Result, Turn
+from dialogs.schema import Contact, Flow
 
 WHO = ("young_person", "parent", "practitioner")
 MAX_TEXT = 40_000  # Slack's limit: crisis words are looked for in all of it; routing reads the start
@@ -502,7 +503,7 @@ class Assistant:
             s.who = flow.who
         s.area = s.area or ctx.defaults.area or self.content.meta.default_area
         engine = self.dialogs.engine(flow_id)
-        answers = _path_to(flow, node)
+        answers = engine.path_to(node)
         if answers is None:
             return self._expired(ctx)
         turn = engine.replay(answers)
@@ -599,7 +600,7 @@ class Assistant:
                 self.content, flow, prompt, contacts, note, ctx.now, (*opts, *self._nav(ctx)), detail=detail
             )
         if replace:
-            out = Outbound(out.text, out.options, out.kind, out.title, out.record, replace_menu=True)
+            out = Outbound(out.text, out.options, out.kind, out.title, replace_menu=True)
         ctx.out.append(out)
 
     def _outcome_options(self, flow: Flow) -> tuple[Option, ...]:
@@ -710,7 +711,7 @@ class Assistant:
         area = ctx.s.area or "national"
         contacts = self.content.resolve_contacts(prompt.outcome.contacts, area)
         record = decision_record(self.content, flow, area, pos.answers, prompt, contacts, ctx.now)
-        ctx.out.append(Outbound(record, kind="record", title=self.content.text("record_heading"), record=record))
+        ctx.out.append(Outbound(record, kind="record", title=self.content.text("record_heading")))
         return "record"
 
     def _area_order(self) -> list[str]:
@@ -799,24 +800,3 @@ class Assistant:
     def text(self, key: str) -> Outbound:
         """A plain message from content (for the service's replies about the service itself)."""
         return Outbound(self.content.text(key), kind="info")
-
-
-def _path_to(flow: Flow, node: str) -> tuple[tuple[str, str], ...] | None:
-    """The shortest answer path from the start to ``node`` that honours branch conditions."""
-    frontier: list[tuple[str, tuple[tuple[str, str], ...]]] = [(flow.start, ())]
-    seen = {flow.start}
-    while frontier:
-        current, path = frontier.pop(0)
-        if current == node:
-            return path
-        q = flow.question(current)
-        if q is None:
-            continue
-        for c in q.choices:
-            answers = dict(path) | {current: c.id}
-            dest = next((b.to for b in c.branches() if all(answers.get(k) == v for k, v in b.when.items())), None)
-            if dest is not None and dest not in seen:
-                seen.add(dest)
-                frontier.append((dest, (*path, (current, c.id))))
-    return None
-

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from bot import __version__
 from bot.contacts import as_json, describe, search
-from dialogs.content import Content, ContentError, check_content, load_content
+from dialogs.content import Content
+from dialogs.lint import check_content, load_content
+from dialogs.load import ContentError
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -70,18 +72,13 @@ def triage(
     The area's own flow is used unless ``flow_id`` names another practitioner flow (a Kent school may use the
     UKCIS questions); the decision record names the flow used."""
     from bot.record import decision_record
-    from dialogs.engine import Ask, Dialogs, Result
+    from dialogs.engine import Ask, FlowEngine
 
     flow = content.flows[flow_id or content.areas[area].practitioner_flow]
-    engine = Dialogs(content).engine(flow.id)
-    turn = engine.start()
-    path: list[str] = []
-    while True:
-        prompt = engine.prompt(turn.position)
-        if isinstance(prompt, Result) or turn.position.node not in answers:
-            break
-        path.append(turn.position.node)
-        turn = engine.step(turn.position, answers[turn.position.node])
+    engine = FlowEngine(flow)
+    turn = engine.follow(answers)
+    prompt = engine.prompt(turn.position)
+    path = [qid for qid, _ in turn.position.answers]
     result: dict[str, Any] = {"area": area, "flow": flow.id, "outcome": None, "next_question": None, "path": path}
     if isinstance(prompt, Ask):
         q = prompt.question

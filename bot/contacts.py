@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 from rapidfuzz import fuzz
 
 from bot.safety import words
-from dialogs.content import BankHolidays, Contact, Content, load_bank_holidays
+from dialogs.content import Content
+from dialogs.load import load_bank_holidays
+from dialogs.schema import BankHolidays, Contact
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -53,11 +55,6 @@ def is_open(contact: Contact, at: dt.datetime) -> bool:
         return hours.bank_holidays == "open"
     minute = t.hour * 60 + t.minute
     return any(start <= minute < end for start, end in hours.day_spans()[t.weekday()])
-
-
-def hours_text(contact: Contact) -> str:
-    """The opening hours in words, as content gives them (the lint requires them)."""
-    return contact.hours.text
 
 
 def is_web_page(contact: Contact) -> bool:
@@ -440,7 +437,7 @@ def describe(
     if not detail and state and not contact.hours.always:
         lines[0] += f" ({status_text(content, contact, at, area)})"
     if detail:
-        lines.append(f"  {hours_text(contact)} ({status_text(content, contact, at, area)})")
+        lines.append(f"  {contact.hours.text} ({status_text(content, contact, at, area)})")
         if contact.summary:
             lines.append(f"  {contact.summary}")
         if contact.confirm_locally:
@@ -469,7 +466,7 @@ def as_json(match: Match, at: dt.datetime | None = None) -> dict[str, Any]:
         "url": c.url or None,
         "audience": list(c.audience),
         "open_now": match.open_now,
-        "hours": hours_text(c),
+        "hours": c.hours.text,
         "source": c.source,
         "checked": c.checked.isoformat(),
         "area": match.area,

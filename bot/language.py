@@ -132,7 +132,7 @@ class Language:
 
     def fold(self, text: str) -> str:
         """Text as the classifier reads it: folded, digits-for-letters and typing slips of crisis words fixed."""
-        return self.crisis.variants(text[:MAX_READ])[0]
+        return self.crisis.fold(text[:MAX_READ])
 
     def context(self, text: str, who: str | None) -> list[str]:
         """The classifier's ``x:`` features of ``text`` (see :func:`bot.classifier.context`)."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.contacts import local
-from dialogs.content import Contact, Content, Flow
+from dialogs.content import Content
 from dialogs.engine import Result
+from dialogs.schema import Contact, Flow
 
 
 def decision_record(

@@ -9,8 +9,9 @@ import datetime as dt
 
 from bot.contacts import describe, order_by_open
 from bot.types import Option, Outbound
-from dialogs.content import Contact, Content, Flow, Question, Topic
+from dialogs.content import Content
 from dialogs.engine import Result
+from dialogs.schema import Contact, Flow, Question, Topic
 
 
 def paragraphs(*parts: str) -> str:

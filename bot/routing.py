@@ -31,7 +31,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.safety import Spelling, normalise
-from dialogs.content import Content, Intent
+from dialogs.content import Content
 
 CONFIDENT = 80.0  # the best intent must score at least this...
 MARGIN = 6.0  # ...and be this far ahead of the best intent that leads somewhere else
@@ -298,6 +298,3 @@ def _common_order(a: list[str], b: list[str]) -> int:
         prev = row
     return prev[-1]
 
-
-def intent_by_id(content: Content, intent_id: str) -> Intent | None:
-    return next((i for i in content.intents if i.id == intent_id), None)

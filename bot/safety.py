@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from dialogs.content import Safety
+from dialogs.schema import Safety
 
 _NON_WORD = re.compile(r"[^a-z0-9' ]+")
 _SPACES = re.compile(r"\s+")
@@ -179,13 +179,14 @@ class CrisisDetector:
     def _without_near_misses(self, norm: str) -> str:
         return self._near.sub(_SEP, norm) if self._near is not None else norm
 
-    def variants(self, text: str) -> list[str]:
-        """The normalised readings of ``text`` that are checked (the first is the plain one)."""
-        return self._variants(_basic(text))
+    def fold(self, text: str) -> str:
+        """The plain reading of ``text`` (the first that is checked): folded, digits in words read as letters,
+        spaced-out letters joined, spelling and typing slips fixed."""
+        return self._fuzzy(self.spelling(_joined(_basic(text), self._leet)))
 
     def _variants(self, base: str) -> list[str]:
-        base = _MIXED.sub(lambda m: m.group(0).translate(self._leet) if not m.group(0).isdigit() else m.group(0), base)
-        base = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), base)  # "k i l l myself" → "kill myself"
+        """The normalised readings of ``base`` that are checked: plain, then stretched letters squeezed."""
+        base = _joined(base, self._leet)
         readings = [base, _STRETCH.sub(r"\1\1", base), _STRETCH.sub(r"\1", base)]
         out: list[str] = []
         for r in readings:
@@ -207,6 +208,12 @@ class CrisisDetector:
             if near is not None:
                 words[i] = near
         return " ".join(words)
+
+
+def _joined(base: str, leet: dict[int, str]) -> str:
+    """Digits inside words read as letters ("k1ll"), and letters typed one at a time joined ("k i l l")."""
+    base = _MIXED.sub(lambda m: m.group(0).translate(leet) if not m.group(0).isdigit() else m.group(0), base)
+    return _SPACED.sub(lambda m: m.group(0).replace(" ", ""), base)  # "k i l l myself" → "kill myself"
 
 
 def _closest(word: str, vocab: Sequence[str]) -> str | None:

@@ -65,5 +65,4 @@ class Outbound:
     options: tuple[Option, ...] = ()
     kind: OutboundKind = "info"
     title: str = ""
-    record: str = ""  # on kind="record": the decision record, for adapters that send it as a file or DM
     replace_menu: bool = field(default=False)  # edit the message whose button was pressed, if possible

@@ -12,6 +12,7 @@ from the same position afterwards is a dictionary look-up.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,8 @@ from typing import Any
 from transitions import Machine, MachineError
 from transitions.core import EventData
 
-from dialogs.content import Content, Flow, Outcome, Question
+from dialogs.content import Content
+from dialogs.schema import Flow, Outcome, Question
 
 AnswerPath = tuple[tuple[str, str], ...]
 STEP_CACHE = 4096  # memoised (position, choice) turns per flow; flows have far fewer paths
@@ -66,16 +68,22 @@ class Turn:
     prompts: tuple[Prompt, ...]
 
 
+def holds(when: Mapping[str, str], answers: Mapping[str, str]) -> bool:
+    """A content condition (``when``: question id → choice id) holds when every answer it names was given.
+
+    The one evaluator of ``when`` for branches, outcome notes and classifications; an empty ``when`` holds."""
+    return all(answers.get(q) == a for q, a in when.items())
+
+
 class _When:
-    """Whitelisted condition: the answers given so far include all of ``expected``."""
+    """Whitelisted condition for the machine: :func:`holds` over the answers given so far."""
 
     def __init__(self, expected: Mapping[str, str]):
         self.expected = dict(expected)
         self.__name__ = " & ".join(f"{q}={a}" for q, a in self.expected.items())
 
     def __call__(self, event: EventData) -> bool:
-        answers: Mapping[str, str] = event.kwargs.get("answers", {})
-        return all(answers.get(q) == a for q, a in self.expected.items())
+        return holds(self.expected, event.kwargs.get("answers", {}))
 
 
 class _Cursor:
@@ -130,9 +138,6 @@ class FlowEngine:
             self._local.cursor = cursor
         return cursor
 
-    def is_node(self, node: str) -> bool:
-        return node in self._questions or node in self._outcomes
-
     def start(self) -> Turn:
         pos = Position(self.flow.id, self.flow.start)
         return Turn(pos, (self.prompt(pos),))
@@ -174,6 +179,36 @@ class FlowEngine:
             turn = self.step(turn.position, choice)
         return turn
 
+    def follow(self, answers: Mapping[str, str]) -> Turn:
+        """From the start, answer each question from ``answers`` (question id → choice id), until an outcome
+        or a question they do not answer; raise :class:`InvalidInput` on an answer that is not a choice."""
+        turn = self.start()
+        for _ in self.flow.questions:  # at most one step per question, so a loop in the graph cannot spin
+            node = turn.position.node
+            if node not in self._questions or node not in answers:
+                break
+            turn = self.step(turn.position, answers[node])
+        return turn
+
+    def path_to(self, node: str) -> AnswerPath | None:
+        """The shortest answers from the start that reach ``node`` (``None`` if none do). Each step is the
+        machine's, so branch conditions hold along the way."""
+        frontier = deque([self.start().position])
+        seen = {self.flow.start}
+        while frontier:
+            pos = frontier.popleft()
+            if pos.node == node:
+                return pos.answers
+            for c in self._questions[pos.node].choices if pos.node in self._questions else ():
+                try:
+                    reached = self.step(pos, c.id).position
+                except InvalidInput:  # no branch taken for this answer on this path
+                    continue
+                if reached.node not in seen:
+                    seen.add(reached.node)
+                    frontier.append(reached)
+        return None
+
     def back(self, pos: Position) -> Turn:
         """Undo the last answer."""
         return self.replay(pos.answers[:-1])
@@ -183,11 +218,8 @@ class FlowEngine:
             return Ask(self._questions[pos.node])
         outcome = self._outcomes[pos.node]
         answers = pos.answer_map()
-        notes = tuple(n.text for n in outcome.notes if all(answers.get(q) == a for q, a in n.when.items()))
-        label = next(
-            (c.label for c in self.flow.classification if all(answers.get(q) == a for q, a in c.when.items())),
-            None,
-        )
+        notes = tuple(n.text for n in outcome.notes if holds(n.when, answers))
+        label = next((c.label for c in self.flow.classification if holds(c.when, answers)), None)
         return Result(outcome, notes, label)
 
     def machine_config_json(self) -> dict[str, Any]:

@@ -1,19 +1,51 @@
-"""Cross-checks over loaded content: the graph lint and the reference checks.
+"""Cross-checks over loaded content: the graph lint and the reference checks, and the checked load.
 
-Each problem names the file and the place, so that a reviewer who has never seen the code can fix it.
+:mod:`dialogs.load` checks each file on its own; this module checks them against each other. Each problem
+names the file and the place, so that a reviewer who has never seen the code can fix it.
+:func:`check_content` reports every problem (``ypsi-bot content check``); :func:`load_content` is how
+the bot loads content: it refuses content with any error.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
-from dialogs.content import Content, Flow, Problem
+from dialogs.content import Content
+from dialogs.load import ContentError, Problem, load_bank_holidays, read_content
+from dialogs.schema import Flow
 
 RESERVED_CHOICE_IDS = {"trigger", "state", "may_trigger"}
 RECHECK_AFTER_MONTHS = 6  # contacts change: each is re-checked at least this often (a warning, not an error)
 _TARGET = re.compile(r"^(contact|topic|flow|command):([a-z0-9_]+)(?::([a-z0-9_]+))?$")
 COMMANDS = {"contacts", "urgent", "help", "restart", "back", "forget", "start", "exit", "triage", "hello"}
+
+
+def load_content(root: Path | None = None, *, lint: bool = True, today: dt.date | None = None) -> Content:
+    """Load and validate a content directory; raise :class:`ContentError` listing every error found."""
+    content, problems = check_content(root, today=today) if lint else read_content(root)
+    errors = [p for p in problems if not p.warning]
+    if errors or content is None:
+        raise ContentError(errors or problems)
+    return content
+
+
+def check_content(root: Path | None = None, *, today: dt.date | None = None) -> tuple[Content | None, list[Problem]]:
+    """Load a content directory and lint it; return the content (if it loaded) and every problem."""
+    content, problems = read_content(root)
+    if content is not None:
+        problems.extend(lint_content(content, today=today))
+    try:
+        table = load_bank_holidays(root)
+    except ContentError as exc:
+        problems.extend(exc.problems)
+    else:
+        year = (today or dt.date.today()).year
+        if not (table.covers(year) and table.covers(year + 1)):
+            problems.append(Problem("content/bank_holidays.yaml", "last_year", f"does not cover {year} and "
+                                    f"{year + 1}: run `python -m tools.bank_holidays`", warning=True))
+    return content, problems
 
 
 def lint_content(content: Content, *, today: dt.date | None = None) -> list[Problem]:

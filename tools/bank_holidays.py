@@ -11,7 +11,7 @@ import sys
 
 import holidays
 
-from dialogs.content import default_content_dir
+from dialogs.load import default_content_dir
 
 
 def render(first: int, last: int) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dialogs.content import load_content
 from dialogs.engine import Dialogs
+from dialogs.lint import load_content
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 # An empty block (just the two markers) is filled too.

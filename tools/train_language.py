@@ -30,7 +30,8 @@ import yaml
 
 from bot.classifier import NONE, CrisisModel, LinearModel, vector
 from bot.language import KINDS, Language
-from dialogs.content import default_content_dir, load_content
+from dialogs.lint import load_content
+from dialogs.load import default_content_dir
 
 BUCKETS = 1 << 16  # crisis model: 9 classes × 64k buckets × 2 bytes = 1.1 MiB
 INTENT_BUCKETS = 1 << 13  # intents: ~45 classes, so fewer buckets (0.7 MiB); collisions cost little here

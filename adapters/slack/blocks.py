@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.assistant import Assistant
-from bot.contacts import hours_text, order_by_open, status_text
+from bot.contacts import order_by_open, status_text
 from bot.types import Option, Outbound
-from dialogs.content import Contact, Content
+from dialogs.content import Content
+from dialogs.schema import Contact
 
 Block = dict[str, Any]
 
@@ -327,7 +328,7 @@ class Renderer:
             "slack_home_contact",
             name=escape(contact.name),
             reach=reach,
-            hours=escape(hours_text(contact)),
+            hours=escape(contact.hours.text),
             state=escape(state),
         )
 

@@ -21,7 +21,7 @@ from bot.logs import log, setup_logging
 from bot.service import Service
 from bot.settings import Settings, SettingsError
 from bot.store import open_store
-from dialogs.content import load_content
+from dialogs.lint import load_content
 
 # auth.test errors that mean the token itself is wrong, not that Slack is unreachable.
 _REFUSED = frozenset(

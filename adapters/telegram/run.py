@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 
 from bot.assistant import Defaults
 from bot.settings import Settings, SettingsError
-from dialogs.content import Content, ContentError, load_content
+from dialogs.content import Content
+from dialogs.lint import load_content
+from dialogs.load import ContentError
 
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
 

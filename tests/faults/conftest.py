@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
 from test_store_support import FakeClock, RedisServer, start_redis  # noqa: E402
 
 from bot.assistant import Assistant  # noqa: E402
-from dialogs.content import Content, load_content  # noqa: E402
+from dialogs.content import Content  # noqa: E402
+from dialogs.lint import load_content  # noqa: E402
 
 SECRET = "fault-suite-secret-0123456789abcdef"
 

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slack"))
 from test_slack_harness import TODAY, Stack, block_text  # noqa: E402
 
 from bot.store import MemoryStore  # noqa: E402
-from dialogs.content import Content, load_content  # noqa: E402
+from dialogs.content import Content  # noqa: E402
+from dialogs.lint import load_content  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
 

@@ -137,7 +137,7 @@ def test_contacts_command_rejects_an_unknown_area() -> None:
 def test_the_bank_holiday_table_in_content_matches_the_holidays_package() -> None:
     import holidays
 
-    from dialogs.content import load_bank_holidays
+    from dialogs.load import load_bank_holidays
 
     table = load_bank_holidays()
     years = range(table.first_year, table.last_year + 1)

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dialogs.content import check_content, default_content_dir
+from dialogs.lint import check_content
+from dialogs.load import default_content_dir, parse_yaml
 
 TODAY = dt.date(2026, 11, 21)
 
@@ -26,9 +27,7 @@ def draft(tmp_path: Path) -> Path:
 
 
 def edit(path: Path, change: Callable[[dict], None]) -> None:  # type: ignore[type-arg]
-    from dialogs.content import _Loader
-
-    data = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506
+    data = parse_yaml(path.read_text())
     change(data)
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
@@ -177,7 +176,7 @@ def test_a_new_area_pack_needs_no_python(draft: Path) -> None:
 
 
 def test_hard_wrapped_yaml_text_is_unwrapped_but_lists_and_deliberate_breaks_stay() -> None:
-    from dialogs.content import unwrap
+    from dialogs.load import unwrap
 
     text = "Many are pushed\nor tricked.\nWhat to do:\n1. Don't look.\n   Don't ask.\n- Keep the\n  messages.\n\nNext."
     expected = "Many are pushed or tricked.\nWhat to do:\n1. Don't look. Don't ask.\n- Keep the messages.\n\nNext."

@@ -72,6 +72,30 @@ def test_a_turn_is_pure_and_replayable(content: Content) -> None:
         engine.replay([("adult_involved", "no")])  # not the first question
 
 
+
+def test_path_to_reaches_every_node_by_the_shortest_answers_the_machine_accepts(content: Content) -> None:
+    for flow in content.flows.values():
+        engine = FlowEngine(flow)
+        for node in [*(q.id for q in flow.questions), *(o.id for o in flow.outcomes)]:
+            path = engine.path_to(node)
+            assert path is not None, (flow.id, node)
+            assert engine.replay(path).position.node == node
+    kent = FlowEngine(content.flows["kent"])
+    assert kent.path_to("immediate_danger") == ()
+    assert kent.path_to("nowhere") is None
+    # risk_level is behind a branch condition: only aggravating answers lead there
+    assert dict(kent.path_to("risk_level") or ())["aggravating_factors"] in {"yes", "not_sure"}
+
+
+def test_follow_answers_by_question_until_an_outcome_or_an_unanswered_question(content: Content) -> None:
+    engine = FlowEngine(content.flows["kent"])
+    answers = {"immediate_danger": "no", "adult_involved": "no", "aggravating_factors": "yes", "age_band": "13_to_17"}
+    assert engine.follow(answers) == engine.replay(list(answers.items()))
+    assert engine.follow({"adult_involved": "no"}).position.node == "immediate_danger"  # the first is unanswered
+    assert engine.follow({}) == engine.start()
+    with pytest.raises(InvalidInput):
+        engine.follow({"immediate_danger": "perhaps"})
+
 def test_a_signposting_topic_is_reached_in_three_choices_and_ends_with_contacts(
     content: Content, assistant: Assistant
 ) -> None:

@@ -8,7 +8,8 @@ import datetime as dt
 from adapters.console import ConsoleChat, plain
 from bot.assistant import MAX_COPY, Assistant, Defaults
 from bot.types import Inbound, Option, Outbound
-from dialogs.content import Content, load_content
+from dialogs.content import Content
+from dialogs.lint import load_content
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 

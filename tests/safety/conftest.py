@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 
 from bot.assistant import Assistant
-from dialogs.content import Content, load_content
+from dialogs.content import Content
+from dialogs.lint import load_content
 
 TODAY = dt.date(2026, 11, 21)  # a fixed "today" for the content lint (stale-contact warnings)
 SECRET = "safety-test-secret"

@@ -9,7 +9,8 @@ import re
 import pytest
 import textstat
 
-from dialogs.content import Content, Flow
+from dialogs.content import Content
+from dialogs.schema import Flow
 
 YOUNG_PERSON_GRADE = 7.0
 PARENT_GRADE = 9.0

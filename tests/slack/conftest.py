@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from test_slack_harness import TODAY, Harness, Stack
 
-from dialogs.content import Content, load_content
+from dialogs.content import Content
+from dialogs.lint import load_content
 from tests.fakes.slack_api import FakeSlack
 
 

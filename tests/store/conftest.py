@@ -19,7 +19,8 @@ from test_store_support import SECRET, FakeClock, RedisServer, StoreFactory, sta
 from bot.assistant import Assistant
 from bot.store import MemoryStore, SessionStore, SQLiteStore
 from bot.store_redis import RedisStore
-from dialogs.content import Content, load_content
+from dialogs.content import Content
+from dialogs.lint import load_content
 
 STORE_KINDS = ("memory", "sqlite", "redis")
 

@@ -25,7 +25,8 @@ from bot.service import Handled, Service
 from bot.store import SessionStore, open_store
 from bot.store_redis import RedisStore
 from bot.types import ConversationRef, Inbound
-from dialogs.content import Content, load_content
+from dialogs.content import Content
+from dialogs.lint import load_content
 
 REF = ConversationRef("telegram", "4242424242", "31337000", "31337000")
 MAX_TURNS = 200_000  # a loop stops by itself even if nobody kills it

@@ -26,7 +26,8 @@ from adapters.telegram.serve import running
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
 from bot.store import MemoryStore, SessionStore
-from dialogs.content import Content, load_content
+from dialogs.content import Content
+from dialogs.lint import load_content
 from tests.fakes.telegram_api import Call, FakeTelegram, ptb_request
 
 TOKEN = "7000000001:AAFakeTokenForTestsOnly_abcdefghijkl"

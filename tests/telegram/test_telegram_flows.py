@@ -42,7 +42,7 @@ def signposting_cases(content: Content) -> list[tuple[str, str, str]]:
 
 
 def _case_ids() -> list[tuple[str, str, str]]:
-    from dialogs.content import load_content
+    from dialogs.lint import load_content
 
     return signposting_cases(load_content())
 
