@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters.console import ConsoleChat, show
+from adapters.console import ConsoleChat, console_service, show
 from bot.assistant import Assistant
 from bot.types import Inbound
 from dialogs.content import Content
@@ -100,7 +100,7 @@ class Evaluator:
         self._nonsense: dict[tuple[str | None, str], str] = {}
 
     def reply(self, text: str, who: str | None, area: str) -> str:
-        chat = ConsoleChat(self.content, who, None if who is None else area, assistant=self.assistant)
+        chat = ConsoleChat(console_service(self.content, self.assistant), who, None if who is None else area)
         try:
             chat.send(Inbound("command", command="start", arg="" if who is None else area))
             out = io.StringIO()

@@ -16,12 +16,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import SlackBot, make_client, web_app
-from bot.assistant import Assistant
-from bot.logs import log, setup_logging
+from bot.logs import log
 from bot.service import Service
 from bot.settings import Settings, SettingsError
-from bot.store import open_store
-from dialogs.content import load_content
 
 # auth.test errors that mean the token itself is wrong, not that Slack is unreachable.
 _REFUSED = frozenset(
@@ -81,17 +78,19 @@ def slack_tokens(settings: Settings, *, http: bool) -> SlackTokens:
     return SlackTokens(bot, app=app)
 
 
-def run_slack(settings: Settings, http: bool = False, port: int = 3000, listen: str = "127.0.0.1") -> int:
-    """Run until SIGINT or SIGTERM. Missing or refused tokens raise :class:`SettingsError`."""
-    tokens = slack_tokens(settings, http=http)
-    setup_logging(settings.ypsi_log_level)
-    asyncio.run(serve(settings, tokens, http=http, port=port, listen=listen))
+def run_slack(
+    settings: Settings, tokens: SlackTokens, service: Service, http: bool = False, port: int = 3000,
+    listen: str = "127.0.0.1",
+) -> int:
+    """Run until SIGINT or SIGTERM. A refused bot token raises :class:`SettingsError`."""
+    asyncio.run(serve(settings, tokens, service, http=http, port=port, listen=listen))
     return 0
 
 
 async def serve(
     settings: Settings,
     tokens: SlackTokens,
+    service: Service,
     *,
     http: bool,
     port: int = 3000,
@@ -105,15 +104,13 @@ async def serve(
     # The crisis check of a flood's extra messages runs in a worker thread; a shorter GIL switch interval (the
     # default is 5 ms) lets the event loop, hence every other person's ack, take the GIL back sooner from it.
     sys.setswitchinterval(SWITCH_INTERVAL)
-    content = load_content()
-    secret = settings.secret()
-    store = open_store(settings.ypsi_store, ttl=settings.ypsi_session_ttl)
+    store = service.store
     session = aiohttp.ClientSession()  # one connection pool for every Web API call
     try:
         client = make_client(tokens.bot, settings.slack_api_url, session=session)
         await _check_bot_token(client)
         bot = SlackBot(
-            Service(Assistant(content, secret), store, secret, limiter=settings.rate_limiter()),
+            service,
             client=client,
             signing_secret=tokens.signing_secret,
             default_area=settings.ypsi_default_area,

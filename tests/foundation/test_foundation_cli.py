@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def ypsi(*args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_"))}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [sys.executable, "-m", "adapters", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -100,7 +100,7 @@ def test_readme_diagrams_are_current() -> None:
 
 
 def test_triage_command_can_use_the_ukcis_questions_in_kent(capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from adapters.cli import main
 
     args = ["triage", "--area", "kent", "--flow", "ukcis", "--answer", "immediate_danger=no",
             "--answer", "adult_involved=unknown", "--json"]

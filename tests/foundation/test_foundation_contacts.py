@@ -109,7 +109,7 @@ def test_contacts_command_json_shape_and_out_of_hours(content: Content) -> None:
         [
             sys.executable,
             "-m",
-            "bot",
+            "adapters",
             "contacts",
             "out of hours",
             "--area",
@@ -129,7 +129,8 @@ def test_contacts_command_json_shape_and_out_of_hours(content: Content) -> None:
 
 def test_contacts_command_rejects_an_unknown_area() -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "bot", "contacts", "x", "--area", "york"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "adapters", "contacts", "x", "--area", "york"],
+        capture_output=True, text=True, check=False,
     )
     assert run.returncode == 2 and "kent, leeds, national" in run.stderr
 
@@ -172,7 +173,9 @@ def pro_only(content: Content, cid: str) -> bool:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", "contacts", *args], capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "adapters", "contacts", *args], capture_output=True, text=True, check=False
+    )
 
 
 # ---- 1. ranking

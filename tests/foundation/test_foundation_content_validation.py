@@ -149,7 +149,7 @@ def test_a_topic_nobody_can_reach_by_words_is_an_error(draft: Path) -> None:
 def test_content_check_command_exits_non_zero_on_a_problem(draft: Path) -> None:
     edit(draft / "flows/kent.yaml", lambda d: d.update(start="nope"))
     run = subprocess.run(
-        [sys.executable, "-m", "bot", "content", "check", "--content", str(draft)],
+        [sys.executable, "-m", "adapters", "content", "check", "--content", str(draft)],
         capture_output=True,
         text=True,
         check=False,
@@ -169,7 +169,7 @@ def test_a_new_area_pack_needs_no_python(draft: Path) -> None:
     )
     content, found = check_content(draft, today=TODAY)
     assert content is not None and not [p for p in found if not p.warning]
-    from bot.cli import triage
+    from bot.triage import triage
 
     r = triage(content, "york", {"immediate_danger": "no", "adult_involved": "yes"}, dt.datetime(2026, 11, 23, 10))
     assert r["outcome"] == "refer"

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from test_slack_harness import APP_TOKEN, BOT_TOKEN, DM, TEAM, USER, YPSI_SECRET, Harness, block_text, buttons
 
+from adapters.cli import build_service
 from adapters.slack.app import SlackBot
 from adapters.slack.run import serve, slack_tokens
 from bot.settings import Settings
+from dialogs.content import load_content
 from tests.fakes.slack_api import (
     RESPONSE_URL,
     SOCKET_CONNECT,
@@ -77,6 +79,7 @@ async def user(slack: FakeSlack) -> AsyncIterator[SocketUser]:
         serve(
             settings,
             slack_tokens(settings, http=False),
+            build_service(settings, load_content()),
             http=False,
             stop=stop,
             ready=lambda bot, _port: started.put_nowait(bot),

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from test_store_support import SECRET, FakeClock, StoreFactory
 
+from adapters.cli import main
 from bot.assistant import Assistant
-from bot.cli import main
 from bot.service import Service
 from bot.session import Session
 from bot.store import MemoryStore, SQLiteStore
