@@ -27,7 +27,7 @@ from adapters.cli import main
 from bot.assistant import Assistant
 from bot.service import Service
 from bot.store import MOVED_ASIDE, SessionStore, SQLiteStore, StoreStartError
-from bot.store_redis import RedisStore
+from bot.store.redis import RedisStore
 from bot.types import ConversationRef, Inbound
 from dialogs.content import Content
 

@@ -15,7 +15,7 @@ from bot.assistant import Assistant, Defaults
 from bot.service import Service
 from bot.session import SEEN_LIMIT, SEEN_WINDOW, Session
 from bot.store import MemoryStore
-from bot.store_redis import RedisStore
+from bot.store.redis import RedisStore
 from bot.types import ConversationRef, Inbound, Outbound
 from dialogs.content import Content
 

@@ -22,7 +22,7 @@ from test_store_support import FakeClock, RedisServer
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
 from bot.store import MemoryStore, SQLiteStore
-from bot.store_redis import RedisStore, StoreBusyError
+from bot.store.redis import RedisStore, StoreBusyError
 from bot.types import ConversationRef, Inbound
 from dialogs.content import Content
 

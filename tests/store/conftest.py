@@ -18,7 +18,7 @@ from test_store_support import SECRET, FakeClock, RedisServer, StoreFactory, sta
 
 from bot.assistant import Assistant
 from bot.store import MemoryStore, SessionStore, SQLiteStore
-from bot.store_redis import RedisStore
+from bot.store.redis import RedisStore
 from dialogs.content import Content, load_content
 
 STORE_KINDS = ("memory", "sqlite", "redis")

@@ -13,7 +13,7 @@ from test_store_support import FakeClock, records, redis_client
 
 from bot.session import CorruptSession, Session
 from bot.store import open_store
-from bot.store_redis import RedisStore, StoreBusyError
+from bot.store.redis import RedisStore, StoreBusyError
 
 K = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"

@@ -16,7 +16,7 @@ from bot.assistant import Assistant
 from bot.service import Service
 from bot.session import Session
 from bot.store import MemoryStore, SQLiteStore
-from bot.store_redis import RedisStore
+from bot.store.redis import RedisStore
 from bot.types import ConversationRef, Inbound
 from dialogs.content import Content
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import redis
 
 from bot.store import MemoryStore, SessionStore, SQLiteStore
-from bot.store_redis import RedisStore
+from bot.store.redis import RedisStore
 
 
 @dataclass
