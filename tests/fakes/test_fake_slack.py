@@ -24,7 +24,7 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from .slack_api import (
+from benchmarks.fakes.slack_api import (
     RESPONSE_URL,
     SOCKET_ACK,
     SOCKET_CONNECT,

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from test_slack_harness import TODAY, Harness, Stack
 
+from benchmarks.fakes.slack_api import FakeSlack
 from dialogs.content import Content, load_content
-from tests.fakes.slack_api import FakeSlack
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ import pytest
 from test_slack_harness import BOT_TOKEN, DM, SIGNING_SECRET, TEAM, USER, YPSI_SECRET, block_text, buttons
 
 from adapters.cli import main
-from tests.fakes.slack_api import Call, FakeSlack, block_action_body, post_signed, slash_command_body
+from benchmarks.fakes.slack_api import Call, FakeSlack, block_action_body, post_signed, slash_command_body
 
 REPO = Path(__file__).resolve().parents[2]
 

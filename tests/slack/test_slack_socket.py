@@ -12,9 +12,7 @@ from test_slack_harness import APP_TOKEN, BOT_TOKEN, DM, TEAM, USER, YPSI_SECRET
 from adapters.cli import build_service
 from adapters.slack.app import SlackBot
 from adapters.slack.run import serve, slack_tokens
-from bot.settings import Settings
-from dialogs.content import load_content
-from tests.fakes.slack_api import (
+from benchmarks.fakes.slack_api import (
     RESPONSE_URL,
     SOCKET_CONNECT,
     URL_PRIVATE,
@@ -23,6 +21,8 @@ from tests.fakes.slack_api import (
     file_share_message_event,
     im_message_event,
 )
+from bot.settings import Settings
+from dialogs.content import load_content
 
 
 class SocketUser:

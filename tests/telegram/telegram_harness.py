@@ -23,11 +23,11 @@ from adapters.outbox import Outbox
 from adapters.telegram.app import TelegramAdapter, TelegramApp, build_application
 from adapters.telegram.retry import RetryPolicy, Timeouts
 from adapters.telegram.serve import running
+from benchmarks.fakes.telegram_api import Call, FakeTelegram, ptb_request
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
 from bot.store import MemoryStore, SessionStore
 from dialogs.content import Content, load_content
-from tests.fakes.telegram_api import Call, FakeTelegram, ptb_request
 
 TOKEN = "7000000001:AAFakeTokenForTestsOnly_abcdefghijkl"
 SECRET = "telegram-test-secret"

@@ -21,13 +21,13 @@ from adapters.telegram.retry import RetryPolicy, with_retry
 from adapters.telegram.run import defaults_for, webhook_secret
 from adapters.telegram.serve import running
 from adapters.telegram.webhook import HEALTH_PATH, SECRET_HEADER, WebhookConfig
+from benchmarks.fakes.telegram_api import FakeTelegram, ptb_request
 from bot.assistant import Assistant
 from bot.service import Service
 from bot.settings import Settings, SettingsError
 from bot.store import MemoryStore
 from bot.types import Option, Outbound
 from dialogs.content import Content
-from tests.fakes.telegram_api import FakeTelegram, ptb_request
 
 # ------------------------------------------------------------------------------------------ render
 

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 from telegram_harness import PROXY_VARIABLES, TOKEN
 
+from benchmarks.fakes.telegram_api import Call, FakeTelegram
 from dialogs.content import Content
-from tests.fakes.telegram_api import Call, FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAT = 918273645501  # distinctive, so a leak into the logs would be found
