@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from faults_support import log_lines
-from test_store_support import REPO, FakeClock, RedisServer, redis_client
+from test_store_support import REPO, RedisServer, redis_client
 
 from adapters.cli import main
 from bot.assistant import Assistant
@@ -30,6 +30,7 @@ from bot.store import MOVED_ASIDE, SessionStore, SQLiteStore, StoreStartError
 from bot.store.redis import RedisStore
 from bot.types import ConversationRef, Inbound
 from dialogs.content import Content
+from tests.clock import FakeClock
 
 REF = ConversationRef("telegram", "7000000001", "555000111", "555000111")
 SECRET = "fault-suite-secret-0123456789abcdef"

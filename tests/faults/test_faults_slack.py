@@ -22,12 +22,6 @@ from bot.store import MemoryStore  # noqa: E402
 from dialogs.content import Content, load_content  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):  # slack-sdk would use them
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture(scope="module")
 def slack_content() -> Content:
     return load_content(today=TODAY)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_store_support import SECRET, FakeClock, StoreFactory, everything_stored, record_size, records
+from test_store_support import SECRET, StoreFactory, everything_stored, record_size, records
 
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
 from bot.session import Preferences, Session
 from bot.store import KeyLocks, SessionStore
 from bot.types import ConversationRef, Inbound, Option
+from tests.clock import FakeClock
 
 K1 = "a" * 32
 K2 = "b" * 32
