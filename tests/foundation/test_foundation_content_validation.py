@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pytest
 import yaml
 
 from dialogs.content import check_content, default_content_dir
+from tests.inprocess import ypsi
 
 TODAY = dt.date(2026, 11, 21)
 
@@ -148,12 +147,7 @@ def test_a_topic_nobody_can_reach_by_words_is_an_error(draft: Path) -> None:
 
 def test_content_check_command_exits_non_zero_on_a_problem(draft: Path) -> None:
     edit(draft / "flows/kent.yaml", lambda d: d.update(start="nope"))
-    run = subprocess.run(
-        [sys.executable, "-m", "adapters", "content", "check", "--content", str(draft)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    run = ypsi("content", "check", "--content", str(draft), check=False)
     assert run.returncode == 1
     assert "flows/kent.yaml: start" in run.stderr
 
