@@ -120,7 +120,7 @@ class Evaluator:
         for kind in ("crisis", "near_miss", "routing"):
             for item in data.get(kind, []):
                 who = WHO.get(item.get("as") or "")
-                area = item.get("area") or "national"
+                area = item.get("area") or self.content.meta.default_area
                 reply = self.reply(item["text"], who, area)
                 label = f"{item.get('as') or 'first'} {area} {item['text']!r}"
                 if kind == "crisis":

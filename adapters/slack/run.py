@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +13,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.signals import stop_on_signals
 from adapters.slack.app import SlackBot, make_client, web_app
 from bot.logs import log
 from bot.service import Service
@@ -100,11 +99,12 @@ async def serve(
 ) -> None:
     """Serve until ``stop`` is set (by SIGINT/SIGTERM when not given). ``ready`` gets the bot and the HTTP
     port once Slack can reach it."""
-    stop = stop or _stop_on_signals()
+    stop = stop or stop_on_signals()
     # The crisis check of a flood's extra messages runs in a worker thread; a shorter GIL switch interval (the
     # default is 5 ms) lets the event loop, hence every other person's ack, take the GIL back sooner from it.
     sys.setswitchinterval(SWITCH_INTERVAL)
     store = service.store
+    default_area = settings.default_area(service.assistant.content.areas)  # before anything is opened
     session = aiohttp.ClientSession()  # one connection pool for every Web API call
     try:
         client = make_client(tokens.bot, settings.slack_api_url, session=session)
@@ -113,7 +113,7 @@ async def serve(
             service,
             client=client,
             signing_secret=tokens.signing_secret,
-            default_area=settings.ypsi_default_area,
+            default_area=default_area,
             check_process=True,
         )
         if http:
@@ -162,11 +162,3 @@ async def _check_bot_token(client: AsyncWebClient) -> None:
     except Exception as exc:  # unreachable now; Bolt checks again on the first request
         log("slack_auth_check_failed", error=type(exc).__name__)
 
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    return stop

@@ -42,14 +42,8 @@ def webhook_secret(settings: Settings) -> str:
 
 
 def defaults_for(settings: Settings, content: Content) -> Defaults:
-    """Ask who and where, unless YPSI_DEFAULT_AREA was set explicitly (then "where" is not asked)."""
-    if "ypsi_default_area" not in settings.model_fields_set:
-        return Defaults()
-    area = settings.ypsi_default_area.strip().lower()
-    if area not in content.areas:
-        known = ", ".join(sorted(content.areas))
-        raise SettingsError(f"YPSI_DEFAULT_AREA must be one of {known}, not {area!r}.")
-    return Defaults(area=area)
+    """Ask who and where, unless YPSI_DEFAULT_AREA was set (then "where" is not asked)."""
+    return Defaults(area=settings.default_area(content.areas))
 
 
 class _RedactSecrets(logging.Filter):

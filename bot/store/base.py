@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.logs import log_error
 from bot.session import CorruptSession, Preferences, Session
 from bot.types import ConversationRef
 
@@ -140,6 +141,15 @@ class SessionStore(ABC):
     async def probe(self) -> bool:
         """A cheap check that the store answers."""
         return True
+
+    async def healthy(self) -> bool:
+        """What ``/healthz`` reports, on every platform: :meth:`health`, and ``False`` (logged) when even
+        that fails."""
+        try:
+            return await self.health()
+        except Exception as exc:  # a broken store is exactly what this reports
+            log_error("health_check_failed", exc, backend=self.backend)
+            return False
 
     # The service notes each store operation's outcome, so /healthz also sees faults a probe cannot (a full
     # disk, a read-only WAL). A fault is forgotten after the next success, or after FAULT_MEMORY seconds, so

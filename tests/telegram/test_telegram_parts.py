@@ -246,6 +246,7 @@ async def test_webhook_accepts_only_the_secret_and_reports_health(
         async with http.get(base + HEALTH_PATH) as health:
             assert health.status == (200 if store_ok else 503)
             assert (await health.json())["ok"] is store_ok
+            assert await health.json() == {"ok": store_ok, "store": "memory"}  # the JSON Slack's /healthz gives
 
         update = tg.make_command(800, 800, "start")
         for headers in ({}, {SECRET_HEADER: "wrong-secret"}):
