@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import hmac
 import statistics
 import time
@@ -31,7 +30,7 @@ PREFERENCE_TTL = 365 * 24 * 3600.0
 def conversation_key(ref: ConversationRef, secret: str) -> str:
     """The store key for a conversation: a keyed hash, so raw platform ids are never at rest."""
     raw = "\x1f".join((ref.platform, ref.workspace, ref.chat, ref.user)).encode()
-    return hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()[:32]
+    return hmac.digest(secret.encode(), raw, "sha256").hex()[:32]
 
 
 @dataclass(frozen=True)
