@@ -104,9 +104,9 @@ async def serve(
     # default is 5 ms) lets the event loop, hence every other person's ack, take the GIL back sooner from it.
     sys.setswitchinterval(SWITCH_INTERVAL)
     store = service.store
-    default_area = settings.default_area(service.assistant.content.areas)  # before anything is opened
     session = aiohttp.ClientSession()  # one connection pool for every Web API call
     try:
+        default_area = settings.default_area(service.assistant.content.areas)  # before Slack is called
         client = make_client(tokens.bot, settings.slack_api_url, session=session)
         await _check_bot_token(client)
         bot = SlackBot(
