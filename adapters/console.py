@@ -51,13 +51,16 @@ def plain(out: Outbound, first_number: int = 1) -> str:
     return "\n".join(line for line in lines if line != "")
 
 
+def console_service(content: Content, assistant: Assistant | None = None) -> Service:
+    """The console's service: a fresh secret and a store in memory, so nothing of a chat is kept."""
+    return Service(assistant or Assistant(content, secrets.token_urlsafe(16)), MemoryStore(), secrets.token_hex(8))
+
+
 class ConsoleChat:
     """Holds the last options shown, so a number can pick one."""
 
-    def __init__(self, content: Content, who: str | None = None, area: str | None = None,
-                 assistant: Assistant | None = None):
-        assistant = assistant or Assistant(content, secrets.token_urlsafe(16))
-        self.service = Service(assistant, MemoryStore(), secrets.token_hex(8))
+    def __init__(self, service: Service, who: str | None = None, area: str | None = None):
+        self.service = service
         self.defaults = Defaults(who=who, area=area)
         self.options: tuple[Option, ...] = ()
         self._loop = asyncio.new_event_loop()
@@ -105,13 +108,13 @@ def show(replies: list[Outbound], stream: TextIO, console: object | None) -> Non
         console.print(Panel(Text(body), title=out.title or None, border_style=style, expand=False))
 
 
-def run_console(content: Content, who: str | None = None, area: str | None = None,
+def run_console(service: Service, who: str | None = None, area: str | None = None,
                 stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """Chat until end of input, "exit" or Ctrl-C."""
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     interactive = stdin.isatty() and stdout.isatty()
     console = _printer(stdout, interactive)
-    chat = ConsoleChat(content, who, area)
+    chat = ConsoleChat(service, who, area)
     try:
         show(chat.send(Inbound("command", command="start", arg=area or "")), stdout, console)
         while True:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters.console import ConsoleChat, show
+from adapters.console import ConsoleChat, console_service, show
 from bot.assistant import Assistant
 from bot.types import Inbound
 from dialogs.content import Content
@@ -100,7 +100,7 @@ class Evaluator:
         self._nonsense: dict[tuple[str | None, str], str] = {}
 
     def reply(self, text: str, who: str | None, area: str) -> str:
-        chat = ConsoleChat(self.content, who, None if who is None else area, assistant=self.assistant)
+        chat = ConsoleChat(console_service(self.content, self.assistant), who, None if who is None else area)
         try:
             chat.send(Inbound("command", command="start", arg="" if who is None else area))
             out = io.StringIO()
@@ -120,7 +120,7 @@ class Evaluator:
         for kind in ("crisis", "near_miss", "routing"):
             for item in data.get(kind, []):
                 who = WHO.get(item.get("as") or "")
-                area = item.get("area") or "national"
+                area = item.get("area") or self.content.meta.default_area
                 reply = self.reply(item["text"], who, area)
                 label = f"{item.get('as') or 'first'} {area} {item['text']!r}"
                 if kind == "crisis":

@@ -129,9 +129,9 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 def ypsi_command() -> list[str]:
-    """How to start ``ypsi-bot``: the installed console script if there is one, else ``python -m bot``."""
+    """How to start ``ypsi-bot``: the installed console script if there is one, else ``python -m adapters``."""
     script = Path(PYTHON).parent / "ypsi-bot"
-    return [str(script)] if script.exists() else [PYTHON, "-m", "bot"]
+    return [str(script)] if script.exists() else [PYTHON, "-m", "adapters"]
 
 
 def fmt_int(x: float) -> str:

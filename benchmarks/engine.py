@@ -2,8 +2,8 @@
 
 Two conversations are measured:
 
-- **triage**: a practitioner's Kent triage, 6 turns: ``/triage kent`` then 5 button presses
-  (no, no, yes, 13 to 17, low or medium), ending on an outcome with its decision record. 5 answers is
+- **triage**: a practitioner's Kent triage, 7 turns: ``/triage kent`` then 6 button presses
+  (no, no, yes, 13 to 17, low or medium, no), ending on an outcome with its decision record. 6 answers is
   the deepest path the Kent flow has.
 - **signposting**: ``/start`` → who (parent or young person, alternately) → area (Leeds) → a topic
   button (Report Remove), 4 turns.
@@ -44,8 +44,8 @@ from dialogs.content import Content
 from dialogs.lint import load_content
 
 SECRET = "benchmark-secret-not-for-production"
-TRIAGE_PATH = ("No", "No", "Yes", "13 to 17", "Low or medium")
-TRIAGE_EVENTS = ("start", "answer", "answer", "answer", "answer", "outcome")
+TRIAGE_PATH = ("No", "No", "Yes", "13 to 17", "Low or medium", "No")
+TRIAGE_EVENTS = ("start", "answer", "answer", "answer", "answer", "answer", "outcome")
 SIGNPOST_EVENTS = ("start", "who", "area", "topic")
 TOPIC = "report_remove"
 MEMORY_TARGET = 20_000  # turns/s, in memory, one core
@@ -94,7 +94,7 @@ def build_scripts(assistant: Assistant) -> tuple[Script, Script]:
         topic_in = Inbound("action", action=assistant.option_for("t", TOPIC))
         variants.append((s_start, who_in, area_in, topic_in))
     return (
-        Script("triage (Kent, 6 turns)", (tuple(triage),), TRIAGE_EVENTS),
+        Script("triage (Kent, 7 turns)", (tuple(triage),), TRIAGE_EVENTS),
         Script("signposting (4 turns)", tuple(variants), SIGNPOST_EVENTS),
     )
 

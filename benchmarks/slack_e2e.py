@@ -37,8 +37,8 @@ from urllib.parse import urlencode
 import aiohttp
 
 from benchmarks.common import PYTHON, ROOT, Section, child_env, fmt_int, free_port, median, percentile, ypsi_command
+from benchmarks.fakes.slack_api import block_action_payload, signed_headers, slash_command_payload
 from benchmarks.startup import SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, bot_env, process, wait_http
-from tests.fakes.slack_api import block_action_payload, signed_headers, slash_command_payload
 
 ACK_TARGET_MS = 50.0
 TARGET_RATIO = 0.8

@@ -27,9 +27,9 @@ from urllib.parse import urlencode
 import aiohttp
 
 from benchmarks.common import PYTHON, ROOT, child_env, free_port, median, percentile, ypsi_command
+from benchmarks.fakes.slack_api import event_body, im_message_event, signed_headers, slash_command_payload
 from benchmarks.slack_e2e import wait_idle
 from benchmarks.startup import SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, bot_env, process, wait_http
-from tests.fakes.slack_api import event_body, im_message_event, signed_headers, slash_command_payload
 
 TEAM = "T0FAKETEAM"
 FLOODER = "U0000FLOOD"

@@ -32,8 +32,8 @@ from typing import Any
 
 from benchmarks.common import PYTHON, ROOT, Section, fmt_int, median, percentile, ypsi_command
 from benchmarks.fakes import TimedTelegram, stamp
+from benchmarks.fakes.telegram_api import Call
 from benchmarks.startup import BOT_SECRET, TELEGRAM_TOKEN, bot_env
-from tests.fakes.telegram_api import Call
 
 TARGET_RATIO = 0.8
 REPLIES = ("sendMessage", "editMessageText")

@@ -16,6 +16,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 
 from bot import render
+from bot.areas import area_label, area_order
 from bot.contacts import describe, search
 from bot.language import Language, Reading
 from bot.record import decision_record
@@ -412,11 +413,11 @@ class Assistant:
                 return "who"
             return None
         if s.area is None:
-            areas = self._area_order()
+            areas = area_order(self.content)
             labels = [(a, normalise(self.content.areas[a].name)) for a in areas]
             area = self._match_label(norm, labels) or self._area_from_words(norm)
             if area is None and normalise(self.content.text("area_elsewhere")) == norm:
-                area = "national"
+                area = self.content.meta.default_area
             if area is not None:
                 s.area = area
                 self._current(ctx)
@@ -450,7 +451,7 @@ class Assistant:
     def _follow(self, ctx: _Ctx, target: str) -> str:
         kind, _, rest = target.partition(":")
         if kind == "contact":
-            contact = self.content.contacts_for(ctx.area or ctx.s.area or "national").get(rest)
+            contact = self.content.contacts_for(ctx.area or ctx.s.area or self.content.meta.default_area).get(rest)
             if contact is None:
                 contact = next((c for _, c in self.content.all_contacts() if c.id == rest), None)
             if contact is not None:
@@ -534,7 +535,7 @@ class Assistant:
             ctx.out.append(Outbound(text, opts, kind="menu", replace_menu=replace))
             return
         if s.area is None:
-            opts = tuple(Option(self.signer.sign("a", a), self._area_label(a)) for a in self._area_order())
+            opts = tuple(Option(self.signer.sign("a", a), area_label(c, a)) for a in area_order(c))
             text = render.paragraphs(c.text("welcome") if welcome else "", c.text("ask_area"))
             ctx.out.append(Outbound(text, opts, kind="menu", replace_menu=replace))
             return
@@ -591,7 +592,7 @@ class Assistant:
                 text = render.paragraphs(out.text, self.content.text("suggested_answer", answer=label))
                 out = Outbound(text, out.options, out.kind, out.title)
         else:
-            area = ctx.s.area or "national"
+            area = ctx.s.area or self.content.meta.default_area
             contacts = self.content.resolve_contacts(prompt.outcome.contacts, area)
             note = self.content.areas[area].notes.get(prompt.outcome.id, "") if flow.who == "practitioner" else ""
             opts = [*self._outcome_options(flow), *self.one_tap(contacts, area)]
@@ -613,7 +614,7 @@ class Assistant:
         ``link_buttons`` role, then copy buttons for the first few phone numbers (not three-digit ones, 999 and
         101: dialled as fast as copied). Adapters without copy buttons leave those out; the number is in the
         text."""
-        linked = set(self.content.role_members("role:link_buttons", area or "national"))
+        linked = set(self.content.role_members("role:link_buttons", area or self.content.meta.default_area))
         links = [Option("", self.content.messages.get(f"link_{c.id}", c.name), url=c.url)
                  for c in contacts if c.id in linked and c.url]
         phones = dict.fromkeys(c.phone for c in contacts if sum(ch.isdigit() for ch in c.phone) > 3)
@@ -685,7 +686,7 @@ class Assistant:
 
     def _topic(self, ctx: _Ctx, topic_id: str) -> str:
         t = self.content.topics[topic_id]
-        contacts = self.content.resolve_contacts(t.contacts, ctx.s.area or "national")
+        contacts = self.content.resolve_contacts(t.contacts, ctx.s.area or self.content.meta.default_area)
         detail = ctx.s.who in (None, "practitioner")
         acts = self.one_tap(contacts, ctx.s.area)
         ctx.out.append(render.topic(self.content, t, contacts, ctx.now, acts, detail=detail))
@@ -708,18 +709,11 @@ class Assistant:
             return self._expired(ctx)
         prompt = self.dialogs.engine(flow.id).prompt(pos)
         assert isinstance(prompt, Result)
-        area = ctx.s.area or "national"
+        area = ctx.s.area or self.content.meta.default_area
         contacts = self.content.resolve_contacts(prompt.outcome.contacts, area)
         record = decision_record(self.content, flow, area, pos.answers, prompt, contacts, ctx.now)
         ctx.out.append(Outbound(record, kind="record", title=self.content.text("record_heading")))
         return "record"
-
-    def _area_order(self) -> list[str]:
-        others = sorted(a for a in self.content.areas if a != "national")
-        return [*others, "national"]
-
-    def _area_label(self, area: str) -> str:
-        return self.content.text("area_elsewhere") if area == "national" else self.content.areas[area].name
 
     # ------------------------------------------------------------------------------ for adapters
 
@@ -756,7 +750,7 @@ class Assistant:
         """The one way the crisis card is built, as one message: 999, Childline, Samaritans, Shout (the area's
         crisis contacts, national when unknown), then the next step for the kind of crisis (sextortion: don't
         pay, CEOP, Report Remove; an adult meeting a child: 999 and CEOP; an overdose: 999 now; ...)."""
-        area = area or "national"
+        area = area or self.content.meta.default_area
         contacts = self.content.resolve_contacts(list(self.content.safety.contacts), area)
         parts = [self.content.text("crisis"),
                  "\n".join(describe(self.content, c, now, detail=False, state=False) for c in contacts)]

@@ -94,10 +94,10 @@ def _by_id(content: Content) -> dict[str, Contact]:
 
 def alternatives(content: Content, contact: Contact, area: str | None) -> list[Contact]:
     """What to call while ``contact`` is closed (its ``when_closed``, roles resolved in ``area``)."""
-    visible = content.contacts_for(area or "national")
+    visible = content.contacts_for(area or content.meta.default_area)
     out: list[Contact] = []
     for ref in contact.when_closed:
-        for cid in content.role_members(ref, area or "national"):
+        for cid in content.role_members(ref, area or content.meta.default_area):
             c = visible.get(cid) or _by_id(content).get(cid)
             if c is not None and c.id != contact.id and all(c.id != o.id for o in out):
                 out.append(c)
@@ -231,7 +231,7 @@ def _area_names(content: Content) -> list[tuple[tuple[str, ...], str]]:
     places = content.language.places if content.language else {}
     names: list[tuple[tuple[str, ...], str]] = []
     for area in content.areas.values():
-        if area.id == "national":
+        if area.id == content.meta.default_area:
             continue
         for name in (area.id, area.name, *area.aliases, *places.get(area.id, [])):
             phrase = tuple(_words(name))
@@ -337,7 +337,7 @@ def _role_members(content: Content, area: str | None, who: str | None) -> set[tu
         if pack is not None and pack.public_line and who != "practitioner":
             out.add((a, pack.public_line))
     if not area:  # every area's pool holds its own contacts only; national contacts sit under "national"
-        out |= {("national", cid) for _, cid in out}
+        out |= {(content.meta.default_area, cid) for _, cid in out}
     return out
 
 
@@ -379,7 +379,7 @@ def _listing(content: Content, area: str | None, who: str | None, at: dt.datetim
     """An area's contacts for ``who`` when nothing in particular was asked: 999, the area's public line and
     the helpline for them first (practitioners: the area's key contacts, the open social care service
     first), then the rest: theirs first, open before online before closed."""
-    a = area or "national"
+    a = area or content.meta.default_area
     visible = content.contacts_for(a)
     pack = content.areas.get(a)
     picked: list[tuple[str, str]] = [(cid, "why_emergency") for cid in content.role_members("role:emergency", a)]
@@ -399,7 +399,7 @@ def _listing(content: Content, area: str | None, who: str | None, at: dt.datetim
             key[i] = cid
         picked += [(cid, "why_key_contact") for cid in key]
     listed = {cid for cid, _ in picked}
-    local_ids = {c.id for c in pack.contacts} if pack is not None and a != "national" else set()
+    local_ids = {c.id for c in pack.contacts} if pack is not None and a != content.meta.default_area else set()
     rest = sorted(
         (c for c in visible.values() if c.id not in listed),
         key=lambda c: (-_fit(c, who), -_REACH[status(c, at)], c.id not in local_ids, c.name),

@@ -119,7 +119,7 @@ class Language:
         self._years = [re.compile(p) for p in (hints.year_groups if hints else [])]
         names: dict[str, str] = {}
         for area in content.areas.values():
-            if area.id == "national":
+            if area.id == content.meta.default_area:
                 continue
             for n in (area.id, area.name, *area.aliases, *((hints.places.get(area.id, [])) if hints else [])):
                 folded = normalise(n)

@@ -260,7 +260,7 @@ class Router:
         pack = self.content.areas.get(area)
         if kind != "contact" or pack is None:
             return target
-        national = self.content.areas["national"]
+        national = self.content.areas[self.content.meta.default_area]
         role_names = [r for p in (national, *self.content.areas.values()) for r, m in p.roles.items() if cid in m]
         visible = self.content.contacts_for(area)
         if not role_names:

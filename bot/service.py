@@ -75,11 +75,7 @@ class Service:
 
     async def healthy(self) -> bool:
         """What ``/healthz`` reports: the store answers, and its last real operation did not fail (lately)."""
-        try:
-            return await self.store.health()
-        except Exception as exc:  # a broken store is exactly what this reports
-            log_error("health_check_failed", exc, backend=self.store.backend)
-            return False
+        return await self.store.healthy()
 
     async def handle(
         self,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass, field, fields, replace
+import operator
+from dataclasses import dataclass, field, fields
+from itertools import repeat
 from typing import Any
 
 # Recent update/event ids are remembered for de-duplication, as 6-character digests (36 bits tell them apart),
@@ -51,16 +53,19 @@ class Session:
 
     def copy(self) -> Session:
         """An independent copy (the lists too): a turn works on one, so a failed turn changes nothing."""
-        lists: dict[str, Any] = {
-            f.name: list(value) for f in fields(self) if isinstance(value := getattr(self, f.name), list)
-        }
-        return replace(self, **lists)  # every list field, including any added later
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        for name in _LIST_FIELDS:  # every list field, including any added later
+            setattr(new, name, list(getattr(self, name)))
+        return new
 
     def has_seen(self, event_id: str, now: float | None = None) -> bool:
         """Whether ``event_id`` was handled (within SEEN_WINDOW before ``now``, if given)."""
         digest = event_digest(event_id)
+        if digest not in self.seen:  # the usual answer, found without looking at the times
+            return False
         if now is None:
-            return digest in self.seen
+            return True
         self._align()
         return any(d == digest and t > now - SEEN_WINDOW for d, t in zip(self.seen, self.seen_at, strict=True))
 
@@ -70,7 +75,11 @@ class Session:
         self._align()
         self.seen.append(event_digest(event_id))
         self.seen_at.append(at)
-        keep = [i for i, t in enumerate(self.seen_at) if t > at - SEEN_WINDOW][-SEEN_LIMIT:]
+        cutoff = at - SEEN_WINDOW
+        if min(self.seen_at) > cutoff:  # none too old (the usual case): keep the newest SEEN_LIMIT
+            del self.seen[:-SEEN_LIMIT], self.seen_at[:-SEEN_LIMIT]
+            return
+        keep = [i for i, t in enumerate(self.seen_at) if t > cutoff][-SEEN_LIMIT:]
         self.seen = [self.seen[i] for i in keep]
         self.seen_at = [self.seen_at[i] for i in keep]
 
@@ -94,7 +103,8 @@ class Session:
             self._align()
             data["s"] = self.seen
             # Ages in whole seconds before "u": short numbers, and a record never holds a second clock.
-            data["t"] = [max(0, round(self.updated - t)) for t in self.seen_at]
+            ages = list(map(round, map(operator.sub, repeat(self.updated, len(self.seen_at)), self.seen_at)))
+            data["t"] = ages if min(ages) >= 0 else [max(0, a) for a in ages]
         if self.misses:
             data["m"] = self.misses
         if self.hints:
@@ -109,8 +119,8 @@ class Session:
             if not isinstance(data, dict):
                 raise TypeError("not an object")
             updated = float(data.get("u", 0))
-            seen = [_text(s) for s in data.get("s", [])]
-            ages = [float(t) for t in data.get("t", [])]
+            seen = _texts(data.get("s", []))
+            ages = list(map(float, data.get("t", [])))
             session = cls(
                 who=_opt(data.get("w")),
                 area=_opt(data.get("a")),
@@ -121,7 +131,7 @@ class Session:
                 created=float(data.get("c", 0)),
                 updated=updated,
                 seen=seen,
-                seen_at=[updated - age for age in ages],
+                seen_at=list(map(operator.sub, repeat(updated, len(ages)), ages)),
                 misses=int(data.get("m", 0)),
                 hints=[(_text(q), _text(a)) for q, a in data.get("h", [])],
             )
@@ -137,9 +147,19 @@ def _text(value: object) -> str:
     return value
 
 
+def _texts(values: object) -> list[str]:
+    """A JSON list of strings, checked in one pass."""
+    if not isinstance(values, list) or any(type(v) is not str for v in values):
+        raise TypeError("not a list of strings")
+    return values
+
+
 def _opt(value: object) -> str | None:
     return None if value is None else _text(value)
 
+
+
+_LIST_FIELDS = tuple(f.name for f in fields(Session) if f.default_factory is list)
 
 @dataclass
 class Preferences:

@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -37,7 +38,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     ypsi_store: str | None = None
-    ypsi_default_area: str = "national"
+    ypsi_default_area: str | None = None  # unset: Telegram asks where; Slack uses content's meta.default_area
     ypsi_secret: SecretStr | None = None
     ypsi_session_ttl: float = 24 * 3600
     ypsi_log_level: str = "INFO"
@@ -49,6 +50,16 @@ class Settings(BaseSettings):
             return RateLimiter(self.ypsi_rate_burst, self.ypsi_rate_per_second)
         except ValueError:
             raise SettingsError("YPSI_RATE_BURST must be at least 1 and YPSI_RATE_PER_SECOND above 0.") from None
+
+    def default_area(self, areas: Collection[str]) -> str | None:
+        """YPSI_DEFAULT_AREA checked against the content's areas (one check for every platform): ``None``
+        when it is not set; raises SettingsError with one sentence when it names no area."""
+        if self.ypsi_default_area is None:
+            return None
+        area = self.ypsi_default_area.strip().lower()
+        if area not in areas:
+            raise SettingsError(f"YPSI_DEFAULT_AREA must be one of {', '.join(sorted(areas))}, not {area!r}.")
+        return area
 
     def telegram_token(self) -> str:
         token = self.telegram_bot_token.get_secret_value().strip() if self.telegram_bot_token else ""

@@ -51,6 +51,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.health import HEALTH_PATH, health_response
 from adapters.outbox import Outbox, Outcome, Pending
 from adapters.slack.blocks import (
     ACTION_AREA,
@@ -1222,11 +1223,9 @@ def web_app(bot: SlackBot, path: str = "/slack/events", clock: Callable[[], floa
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(request: web.Request) -> web.Response:
-        store = bot.service.store
-        healthy = await bot.service.healthy()
-        return web.json_response({"ok": healthy, "store": store.backend}, status=200 if healthy else 503)
+        return await health_response(bot.service.store)
 
     app = web.Application()
     app.router.add_post(path, events)
-    app.router.add_get("/healthz", healthz)
+    app.router.add_get(HEALTH_PATH, healthz)
     return app

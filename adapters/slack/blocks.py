@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.text import split_text
+from bot.areas import area_label, area_order
 from bot.assistant import Assistant
 from bot.contacts import order_by_open, status_text
 from bot.types import Option, Outbound
@@ -75,42 +77,8 @@ def _section(mrkdwn: str) -> Block:
 
 
 def chunks(text: str, limit: int = MAX_SECTION) -> list[str]:
-    """Split text into pieces of at most ``limit`` characters, at paragraph, then line, then hard breaks."""
-    out: list[str] = []
-    current = ""
-    for para in [p for p in text.split("\n\n") if p.strip()]:
-        pieces = [para] if len(para) <= limit else _split_long(para, limit)
-        for piece in pieces:
-            candidate = f"{current}\n\n{piece}" if current else piece
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                out.append(current)
-                current = piece
-    if current:
-        out.append(current)
-    return out
-
-
-def _split_long(para: str, limit: int) -> list[str]:
-    out: list[str] = []
-    current = ""
-    for line in para.split("\n"):
-        while len(line) > limit:
-            if current:
-                out.append(current)
-                current = ""
-            out.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= limit:
-            current = candidate
-        else:
-            out.append(current)
-            current = line
-    if current:
-        out.append(current)
-    return out
+    """Split text into pieces of at most ``limit`` characters, at paragraph, then line, then word breaks."""
+    return split_text(text, limit)
 
 
 class Renderer:
@@ -333,12 +301,11 @@ class Renderer:
         )
 
     def area_order(self) -> list[str]:
-        """Areas by name, with "elsewhere" (the national pack) last, as the assistant asks."""
-        others = sorted(a for a in self.content.areas if a != "national")
-        return [*others, "national"] if "national" in self.content.areas else others
+        """Areas by name, with "elsewhere" (the default area) last, as the assistant asks."""
+        return area_order(self.content)
 
     def area_label(self, area: str) -> str:
-        return self.text("area_elsewhere") if area == "national" else self.content.areas[area].name
+        return area_label(self.content, area)
 
     def _area_option(self, area: str) -> Block:
         return {"text": _plain(self.area_label(area)), "value": area}

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,13 +13,11 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.signals import stop_on_signals
 from adapters.slack.app import SlackBot, make_client, web_app
-from bot.assistant import Assistant
-from bot.logs import log, setup_logging
+from bot.logs import log
 from bot.service import Service
 from bot.settings import Settings, SettingsError
-from bot.store import open_store
-from dialogs.lint import load_content
 
 # auth.test errors that mean the token itself is wrong, not that Slack is unreachable.
 _REFUSED = frozenset(
@@ -81,17 +77,19 @@ def slack_tokens(settings: Settings, *, http: bool) -> SlackTokens:
     return SlackTokens(bot, app=app)
 
 
-def run_slack(settings: Settings, http: bool = False, port: int = 3000, listen: str = "127.0.0.1") -> int:
-    """Run until SIGINT or SIGTERM. Missing or refused tokens raise :class:`SettingsError`."""
-    tokens = slack_tokens(settings, http=http)
-    setup_logging(settings.ypsi_log_level)
-    asyncio.run(serve(settings, tokens, http=http, port=port, listen=listen))
+def run_slack(
+    settings: Settings, tokens: SlackTokens, service: Service, http: bool = False, port: int = 3000,
+    listen: str = "127.0.0.1",
+) -> int:
+    """Run until SIGINT or SIGTERM. A refused bot token raises :class:`SettingsError`."""
+    asyncio.run(serve(settings, tokens, service, http=http, port=port, listen=listen))
     return 0
 
 
 async def serve(
     settings: Settings,
     tokens: SlackTokens,
+    service: Service,
     *,
     http: bool,
     port: int = 3000,
@@ -101,22 +99,21 @@ async def serve(
 ) -> None:
     """Serve until ``stop`` is set (by SIGINT/SIGTERM when not given). ``ready`` gets the bot and the HTTP
     port once Slack can reach it."""
-    stop = stop or _stop_on_signals()
+    stop = stop or stop_on_signals()
     # The crisis check of a flood's extra messages runs in a worker thread; a shorter GIL switch interval (the
     # default is 5 ms) lets the event loop, hence every other person's ack, take the GIL back sooner from it.
     sys.setswitchinterval(SWITCH_INTERVAL)
-    content = load_content()
-    secret = settings.secret()
-    store = open_store(settings.ypsi_store, ttl=settings.ypsi_session_ttl)
+    store = service.store
     session = aiohttp.ClientSession()  # one connection pool for every Web API call
     try:
+        default_area = settings.default_area(service.assistant.content.areas)  # before Slack is called
         client = make_client(tokens.bot, settings.slack_api_url, session=session)
         await _check_bot_token(client)
         bot = SlackBot(
-            Service(Assistant(content, secret), store, secret, limiter=settings.rate_limiter()),
+            service,
             client=client,
             signing_secret=tokens.signing_secret,
-            default_area=settings.ypsi_default_area,
+            default_area=default_area,
             check_process=True,
         )
         if http:
@@ -165,11 +162,3 @@ async def _check_bot_token(client: AsyncWebClient) -> None:
     except Exception as exc:  # unreachable now; Bolt checks again on the first request
         log("slack_auth_check_failed", error=type(exc).__name__)
 
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    return stop

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
 
+from adapters.text import split_text as split_parts
 from bot.types import Option, Outbound
 
 MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units
 NAV_PER_ROW = 2
 ACTS_PER_ROW = 2
-_SEPARATORS = ("\n\n", "\n", " ")
 
 
 @dataclass(frozen=True)
@@ -38,51 +38,7 @@ def utf16_len(text: str) -> int:
 
 def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     """``text`` in parts of at most ``limit`` UTF-16 units, cut at paragraph, line or word boundaries."""
-    text = text.strip()
-    if not text:
-        return []
-    return [part for part in _split(text, limit, _SEPARATORS) if part.strip()]
-
-
-def _split(text: str, limit: int, separators: tuple[str, ...]) -> list[str]:
-    if utf16_len(text) <= limit:
-        return [text]
-    if not separators:
-        return _hard_split(text, limit)
-    sep, finer = separators[0], separators[1:]
-    units = [u for u in text.split(sep) if u.strip()]
-    if len(units) <= 1:
-        return _split(text, limit, finer)
-    parts: list[str] = []
-    current = ""
-    for unit in units:
-        for sub in _split(unit, limit, finer):
-            candidate = f"{current}{sep}{sub}" if current else sub
-            if utf16_len(candidate) <= limit:
-                current = candidate
-            else:
-                if current:
-                    parts.append(current)
-                current = sub
-    if current:
-        parts.append(current)
-    return parts
-
-
-def _hard_split(text: str, limit: int) -> list[str]:
-    parts: list[str] = []
-    current: list[str] = []
-    size = 0
-    for char in text:  # whole code points, so a surrogate pair is never cut
-        width = utf16_len(char)
-        if size + width > limit:
-            parts.append("".join(current))
-            current, size = [], 0
-        current.append(char)
-        size += width
-    if current:
-        parts.append("".join(current))
-    return parts
+    return split_parts(text, limit, utf16_len)
 
 
 def keyboard(options: tuple[Option, ...]) -> InlineKeyboardMarkup | None:

@@ -1,7 +1,7 @@
 """``ypsi-bot telegram``: long polling by default, or ``--webhook-url`` for a webhook with a secret token.
 
-Settings are checked before python-telegram-bot and aiohttp are even imported, so a missing or malformed
-token stops the start at once with one sentence. The running itself is in :mod:`adapters.telegram.serve`.
+Settings are checked (:func:`telegram_tokens`) before python-telegram-bot and aiohttp are even imported, so a
+missing or malformed token stops the start at once with one sentence. The running is in :mod:`.serve`.
 """
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ import logging
 import os
 import re
 import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.assistant import Defaults
 from bot.settings import Settings, SettingsError
 from dialogs.content import Content
-from dialogs.lint import load_content
-from dialogs.load import ContentError
+
+if TYPE_CHECKING:
+    from bot.service import Service
 
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
 
@@ -39,14 +42,8 @@ def webhook_secret(settings: Settings) -> str:
 
 
 def defaults_for(settings: Settings, content: Content) -> Defaults:
-    """Ask who and where, unless YPSI_DEFAULT_AREA was set explicitly (then "where" is not asked)."""
-    if "ypsi_default_area" not in settings.model_fields_set:
-        return Defaults()
-    area = settings.ypsi_default_area.strip().lower()
-    if area not in content.areas:
-        known = ", ".join(sorted(content.areas))
-        raise SettingsError(f"YPSI_DEFAULT_AREA must be one of {known}, not {area!r}.")
-    return Defaults(area=area)
+    """Ask who and where, unless YPSI_DEFAULT_AREA was set (then "where" is not asked)."""
+    return Defaults(area=settings.default_area(content.areas))
 
 
 class _RedactSecrets(logging.Filter):
@@ -70,52 +67,46 @@ def redact_in_logs(*secrets: str) -> None:
         handler.addFilter(_RedactSecrets(*secrets))
 
 
-def run_telegram(
-    settings: Settings, webhook_url: str | None = None, port: int = 8443, listen: str = "127.0.0.1"
-) -> int:
-    """Run the bot until SIGINT/SIGTERM. Bad settings raise SettingsError (the CLI prints one sentence)."""
+@dataclass(frozen=True)
+class TelegramTokens:
+    bot: str
+    webhook_url: str | None = None
+    webhook_secret: str | None = None  # set in webhook mode
+
+
+def telegram_tokens(settings: Settings, webhook_url: str | None = None) -> TelegramTokens:
+    """The token (and in webhook mode the URL and secret) checked; raises SettingsError with one sentence."""
     token = settings.telegram_token()
-    webhook_token: str | None = None
-    if webhook_url is not None:
-        if urlsplit(webhook_url).scheme != "https" or not urlsplit(webhook_url).hostname:
-            raise SettingsError("--webhook-url must be a public https:// URL that Telegram can reach.")
-        webhook_token = webhook_secret(settings)
+    if webhook_url is None:
+        return TelegramTokens(token)
+    if urlsplit(webhook_url).scheme != "https" or not urlsplit(webhook_url).hostname:
+        raise SettingsError("--webhook-url must be a public https:// URL that Telegram can reach.")
+    return TelegramTokens(token, webhook_url, webhook_secret(settings))
+
+
+def run_telegram(settings: Settings, tokens: TelegramTokens, service: Service, port: int = 8443,
+                 listen: str = "127.0.0.1") -> int:
+    """Run the bot until SIGINT/SIGTERM. Bad settings raise SettingsError (the CLI prints one sentence)."""
     # Opt in to PTB's future timedelta durations, which silences a deprecation warning on every 429.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
 
     from telegram.error import InvalidToken, NetworkError
 
     from adapters.telegram.app import TelegramAdapter, build_application
+    from adapters.telegram.intake import install_handler_scrub
     from adapters.telegram.serve import serve
     from adapters.telegram.webhook import WebhookConfig
-    from bot.assistant import Assistant
-    from bot.logs import setup_logging
-    from bot.service import Service
-    from bot.store import open_store
 
-    setup_logging(settings.ypsi_log_level)
-    redact_in_logs(token, webhook_token or "")
-    from adapters.telegram.intake import install_handler_scrub
-
+    redact_in_logs(tokens.bot, tokens.webhook_secret or "")
     install_handler_scrub()  # python-telegram-bot's records lose their arguments (raw updates) and tracebacks
+    defaults = defaults_for(settings, service.assistant.content)
+    webhook = None
+    if tokens.webhook_url and tokens.webhook_secret:
+        webhook = WebhookConfig(tokens.webhook_url, tokens.webhook_secret, listen, port)
+    adapter = TelegramAdapter(service, defaults=defaults)
+    app = build_application(tokens.bot, adapter, base_url=settings.telegram_base_url, polling=webhook is None)
     try:
-        content = load_content()
-    except ContentError as exc:
-        print(f"ypsi-bot: the content has problems; run `ypsi-bot content check`:\n{exc}", file=sys.stderr)
-        return 1
-    defaults = defaults_for(settings, content)
-    secret = settings.secret()
-    try:
-        store = open_store(settings.ypsi_store, ttl=settings.ypsi_session_ttl)
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from None
-    webhook = WebhookConfig(webhook_url, webhook_token, listen, port) if webhook_url and webhook_token else None
-    adapter = TelegramAdapter(
-        Service(Assistant(content, secret), store, secret, limiter=settings.rate_limiter()), defaults=defaults
-    )
-    app = build_application(token, adapter, base_url=settings.telegram_base_url, polling=webhook is None)
-    try:
-        asyncio.run(serve(app, store, webhook))
+        asyncio.run(serve(app, service.store, webhook))
     except InvalidToken:
         raise SettingsError("Telegram did not accept TELEGRAM_BOT_TOKEN: check it with @BotFather.") from None
     except NetworkError as exc:

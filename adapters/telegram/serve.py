@@ -8,11 +8,10 @@ most the turn in flight.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import signal
 from collections.abc import AsyncIterator
 
+from adapters.signals import stop_on_signals
 from adapters.telegram.app import ALLOWED_UPDATES, TelegramApp
 from adapters.telegram.retry import RetryPolicy, with_retry
 from adapters.telegram.webhook import WebhookConfig, WebhookServer
@@ -74,11 +73,7 @@ async def running(
 
 async def serve(app: TelegramApp, store: SessionStore, webhook: WebhookConfig | None) -> None:
     """Run until SIGINT or SIGTERM, then stop gracefully and close the store."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):  # not on Windows
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     try:
         async with running(app, store, webhook=webhook):
             await stop.wait()

@@ -19,12 +19,12 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from adapters.health import HEALTH_PATH, health_response
 from adapters.telegram.intake import read_update
 from bot.logs import log, log_error
 from bot.store import SessionStore
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-HEALTH_PATH = "/healthz"
 MAX_BODY = 1 << 20  # updates are a few kilobytes; anything bigger is not from Telegram
 
 
@@ -90,16 +90,4 @@ class WebhookServer:
         return web.Response(status=200)
 
     async def _health(self, request: web.Request) -> web.Response:
-        try:
-            store_ok = await self.store.health()
-        except Exception as exc:  # a broken store is exactly what this reports
-            log_error("health_check_failed", exc)
-            store_ok = False
-        ok = bool(store_ok and self.app.running)
-        body = {
-            "ok": ok,
-            "store": self.store.backend,
-            "store_ok": bool(store_ok),
-            "running": bool(self.app.running),
-        }
-        return web.json_response(body, status=200 if ok else 503)
+        return await health_response(self.store, running=bool(self.app.running))

@@ -24,7 +24,7 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from .slack_api import (
+from benchmarks.fakes.slack_api import (
     RESPONSE_URL,
     SOCKET_ACK,
     SOCKET_CONNECT,
@@ -51,13 +51,6 @@ HOME_VIEW: dict[str, Any] = {
     "type": "home",
     "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Welcome"}}],
 }
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    # slack-sdk routes every request through a proxy from the environment, loopback included.
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

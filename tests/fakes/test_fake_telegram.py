@@ -16,7 +16,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Conflict, NetworkError, RetryAfter
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from .telegram_api import FILE_DOWNLOAD, SECRET_TOKEN_HEADER, FakeTelegram, ptb_request
+from benchmarks.fakes.telegram_api import FILE_DOWNLOAD, SECRET_TOKEN_HEADER, FakeTelegram, ptb_request
 
 TOKEN = "123456:TEST-TOKEN"
 CHAT = 4242

@@ -1,5 +1,5 @@
-"""Fixtures for the fault suite: content, a hand-moved clock, a fault-injecting store wrapper, log capture,
-and a redis-server of each test's own (so a test may stop it mid-conversation).
+"""Fixtures for the fault suite (content and the clock are the root conftest's): an assistant, and a
+redis-server of each test's own (so a test may stop it mid-conversation).
 
 The Redis helpers are shared with the store suite (tests/store/test_store_support.py).
 """
@@ -16,29 +16,17 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
 
-from test_store_support import FakeClock, RedisServer, start_redis  # noqa: E402
+from test_store_support import RedisServer, start_redis  # noqa: E402
 
 from bot.assistant import Assistant  # noqa: E402
 from dialogs.content import Content  # noqa: E402
-from dialogs.lint import load_content  # noqa: E402
 
 SECRET = "fault-suite-secret-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
-def content() -> Content:
-    return load_content()
-
-
-@pytest.fixture(scope="session")
 def assistant(content: Content) -> Assistant:
     return Assistant(content, SECRET)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
 
 
 @pytest.fixture

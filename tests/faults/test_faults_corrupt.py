@@ -21,15 +21,16 @@ from pathlib import Path
 
 import pytest
 from faults_support import log_lines
-from test_store_support import REPO, FakeClock, RedisServer, redis_client
+from test_store_support import REPO, RedisServer, redis_client
 
+from adapters.cli import main
 from bot.assistant import Assistant
-from bot.cli import main
 from bot.service import Service
 from bot.store import MOVED_ASIDE, SessionStore, SQLiteStore, StoreStartError
-from bot.store_redis import RedisStore
+from bot.store.redis import RedisStore
 from bot.types import ConversationRef, Inbound
 from dialogs.content import Content
+from tests.clock import FakeClock
 
 REF = ConversationRef("telegram", "7000000001", "555000111", "555000111")
 SECRET = "fault-suite-secret-0123456789abcdef"
@@ -138,7 +139,7 @@ def _stats_process(db: Path) -> subprocess.CompletedProcess[str]:
     """The real ``ypsi-bot store stats``, as an operator would run it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("YPSI_")}
     env |= {"YPSI_STORE": f"sqlite://{db}", "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "bot", "store", "stats"], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "adapters", "store", "stats"], capture_output=True, text=True,
                           env=env, cwd=db.parent, timeout=60)
 
 

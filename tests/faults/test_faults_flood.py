@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 from faults_support import assert_crisis_card
-from test_store_support import FakeClock
 
 from bot.assistant import Assistant
 from bot.ratelimit import RateLimiter
@@ -18,6 +17,7 @@ from bot.settings import Settings, SettingsError
 from bot.store import MemoryStore
 from bot.types import ConversationRef, Inbound
 from dialogs.content import Content
+from tests.clock import FakeClock
 
 SECRET = "fault-suite-secret-0123456789abcdef"
 ALICE = ConversationRef("slack", "T0FLOOD001", "D0ALICE001", "U0ALICE001")

@@ -9,15 +9,16 @@
 
 from __future__ import annotations
 
-from test_store_support import FakeClock, RedisServer
+from test_store_support import RedisServer
 
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
 from bot.session import SEEN_LIMIT, SEEN_WINDOW, Session
 from bot.store import MemoryStore
-from bot.store_redis import RedisStore
+from bot.store.redis import RedisStore
 from bot.types import ConversationRef, Inbound, Outbound
 from dialogs.content import Content
+from tests.clock import FakeClock
 
 SECRET = "fault-suite-secret-0123456789abcdef"
 REF = ConversationRef("telegram", "7000000001", "555000444", "555000444")

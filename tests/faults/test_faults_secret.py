@@ -25,7 +25,7 @@ def _start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("YPSI_", "TELEGRAM_", "SLACK_"))}
     base |= {"PYTHONPATH": str(REPO), "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": "http://127.0.0.1:9/bot",
              "YPSI_STORE": f"sqlite://{tmp_path / 'state' / 'state.db'}"}
-    return subprocess.run([sys.executable, "-m", "bot", "telegram"], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "adapters", "telegram"], capture_output=True, text=True,
                           env=base | env, cwd=tmp_path, timeout=60)
 
 

@@ -1,7 +1,7 @@
 """On Slack, with the store down, "I want to kill myself" in a DM still gets the crisis card.
 
 Before: ``_guarded`` only logged the store's exception and the person got nothing at all. Through the real
-Bolt app in HTTP mode on loopback and the fake Slack Web API (tests/fakes/)."""
+Bolt app in HTTP mode on loopback and the fake Slack Web API (benchmarks/fakes/)."""
 
 from __future__ import annotations
 
@@ -17,16 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slack"))
 
 from test_slack_harness import TODAY, Stack, block_text  # noqa: E402
 
+from benchmarks.fakes.slack_api import FakeSlack  # noqa: E402
 from bot.store import MemoryStore  # noqa: E402
 from dialogs.content import Content  # noqa: E402
 from dialogs.lint import load_content  # noqa: E402
-from tests.fakes.slack_api import FakeSlack  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):  # slack-sdk would use them
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="module")

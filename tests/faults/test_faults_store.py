@@ -17,14 +17,15 @@ from pathlib import Path
 
 import pytest
 from faults_support import OPERATIONS, FaultyStore, assert_crisis_card, log_lines
-from test_store_support import FakeClock, RedisServer
+from test_store_support import RedisServer
 
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
 from bot.store import MemoryStore, SQLiteStore
-from bot.store_redis import RedisStore, StoreBusyError
+from bot.store.redis import RedisStore, StoreBusyError
 from bot.types import ConversationRef, Inbound
 from dialogs.content import Content
+from tests.clock import FakeClock
 
 REF = ConversationRef("slack", "T0FAULTS01", "D0FAULTS01", "U0FAULTS01")
 SLACK = Defaults(who="practitioner", area="national", fixed_who=True)

@@ -12,7 +12,7 @@ from typing import NoReturn
 
 import pytest
 
-from adapters.console import ConsoleChat
+from adapters.console import ConsoleChat, console_service
 from bot import render
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
@@ -72,7 +72,7 @@ async def test_a_crisis_turn_that_fails_still_gets_the_crisis_card(
 def test_the_console_chat_after_a_failed_turn_carries_on_where_it_was(
     content: Content, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    chat = ConsoleChat(content, who="parent", area="leeds")
+    chat = ConsoleChat(console_service(content), who="parent", area="leeds")
     try:
         first = chat.send(Inbound("command", command="start"))
         assert first and first[-1].options

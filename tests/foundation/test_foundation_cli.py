@@ -1,4 +1,5 @@
-"""The command line as a user runs it: scripted console chat, triage, flow, version, help."""
+"""The command line as a user runs it: scripted console chat, triage, flow, version, help. One test starts
+the real process (``python -m adapters``); the rest call ``main(argv)`` in this process."""
 
 from __future__ import annotations
 
@@ -10,24 +11,27 @@ from pathlib import Path
 
 import pytest
 
+from tests.inprocess import ypsi
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def ypsi(*args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def ypsi_process(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_"))}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [sys.executable, "-m", "adapters", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        check=check,
+        check=True,
         cwd=ROOT,
         env=env,
     )
 
 
 def test_console_chat_scripted_parent_in_leeds() -> None:
-    run = ypsi("chat", stdin="2\n2\n1\n")  # parent or carer → Leeds → my child sent an image
+    """The one real process: ``python -m adapters chat`` with its stdin a pipe."""
+    run = ypsi_process("chat", stdin="2\n2\n1\n")  # parent or carer → Leeds → my child sent an image
     out = run.stdout
     assert "Who are you?" in out and "Where are you?" in out
     assert "0800 1111" in out and "childline.org.uk/remove" in out.lower()
@@ -100,7 +104,7 @@ def test_readme_diagrams_are_current() -> None:
 
 
 def test_triage_command_can_use_the_ukcis_questions_in_kent(capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from adapters.cli import main
 
     args = ["triage", "--area", "kent", "--flow", "ukcis", "--answer", "immediate_danger=no",
             "--answer", "adult_involved=unknown", "--json"]

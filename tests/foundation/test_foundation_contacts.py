@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 
 import pytest
 
 from bot.assistant import Assistant
 from bot.contacts import is_bank_holiday, is_open, search
 from dialogs.content import Content
+from tests.inprocess import Ran, ypsi
 
 LONDON = dt.timezone(dt.timedelta(0))  # November/December: GMT
 MONDAY_10AM = dt.datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
@@ -105,32 +104,14 @@ def test_summer_time_is_london_time(content: Content) -> None:
 
 
 def test_contacts_command_json_shape_and_out_of_hours(content: Content) -> None:
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "contacts",
-            "out of hours",
-            "--area",
-            "leeds",
-            "--at",
-            "2026-11-21T22:30",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    run = ypsi("contacts", "out of hours", "--area", "leeds", "--at", "2026-11-21T22:30", "--json")
     results = json.loads(run.stdout)
     assert results[0]["id"] == "leeds_edt" and results[0]["open_now"] is True
     assert set(results[0]) >= {"id", "name", "phone", "url", "audience", "open_now", "hours", "source", "checked"}
 
 
 def test_contacts_command_rejects_an_unknown_area() -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "bot", "contacts", "x", "--area", "york"], capture_output=True, text=True, check=False
-    )
+    run = ypsi("contacts", "x", "--area", "york", check=False)
     assert run.returncode == 2 and "kent, leeds, national" in run.stderr
 
 
@@ -171,8 +152,8 @@ def pro_only(content: Content, cid: str) -> bool:
     return not {"public", "children_and_young_people"} & set(contact.audience)
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", "contacts", *args], capture_output=True, text=True, check=False)
+def run_cli(*args: str) -> Ran:
+    return ypsi("contacts", *args, check=False)
 
 
 # ---- 1. ranking

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import yaml
 
 from dialogs.lint import check_content
 from dialogs.load import default_content_dir, parse_yaml
+from tests.inprocess import ypsi
 
 TODAY = dt.date(2026, 11, 21)
 
@@ -147,12 +146,7 @@ def test_a_topic_nobody_can_reach_by_words_is_an_error(draft: Path) -> None:
 
 def test_content_check_command_exits_non_zero_on_a_problem(draft: Path) -> None:
     edit(draft / "flows/kent.yaml", lambda d: d.update(start="nope"))
-    run = subprocess.run(
-        [sys.executable, "-m", "bot", "content", "check", "--content", str(draft)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    run = ypsi("content", "check", "--content", str(draft), check=False)
     assert run.returncode == 1
     assert "flows/kent.yaml: start" in run.stderr
 
@@ -168,7 +162,7 @@ def test_a_new_area_pack_needs_no_python(draft: Path) -> None:
     )
     content, found = check_content(draft, today=TODAY)
     assert content is not None and not [p for p in found if not p.warning]
-    from bot.cli import triage
+    from bot.triage import triage
 
     r = triage(content, "york", {"immediate_danger": "no", "adult_involved": "yes"}, dt.datetime(2026, 11, 23, 10))
     assert r["outcome"] == "refer"

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.cli import triage
+from bot.triage import triage
 from dialogs.content import Content
 
 AT = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)

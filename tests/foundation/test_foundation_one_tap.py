@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from adapters.console import ConsoleChat, plain
+from adapters.console import ConsoleChat, console_service, plain
 from bot.assistant import MAX_COPY, Assistant, Defaults
 from bot.types import Inbound, Option, Outbound
 from dialogs.content import Content
@@ -50,7 +50,7 @@ def test_quick_exit_is_on_young_peoples_keyboards_only(assistant: Assistant, con
 
 
 def test_the_console_prints_links_and_numbers_unnumbered(content: Content) -> None:
-    chat = ConsoleChat(content, who="parent", area="kent")
+    chat = ConsoleChat(console_service(content), who="parent", area="kent")
     try:
         card = chat.type("childline")[0]
         text = plain(card)

@@ -326,7 +326,7 @@ def test_the_development_set_figures_hold(content: Content) -> None:
 
 
 def test_eval_command_scores_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from adapters.cli import main
 
     f = tmp_path / "phrases.json"
     f.write_text(json.dumps({

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.console import run_console
+from adapters.console import console_service, run_console
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
 from bot.store import MemoryStore, SessionStore, SQLiteStore
@@ -131,7 +131,7 @@ async def test_a_failing_turn_logs_the_error_type_only(
 def test_a_console_conversation_logs_no_typed_text(content: Content, captured_logs: io.StringIO) -> None:
     lines = ["1", "1", *TYPED[:-3], "2", "1", "back", "contacts", "exit"]
     out = io.StringIO()
-    assert run_console(content, stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out) == 0
+    assert run_console(console_service(content), stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out) == 0
     assert "Childline" in out.getvalue(), "the conversation really ran"
     logs = captured_logs.getvalue()
     assert '"platform":"console"' in logs

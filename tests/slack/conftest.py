@@ -5,23 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from test_slack_harness import TODAY, Harness, Stack
+from test_slack_harness import Harness, Stack
 
+from benchmarks.fakes.slack_api import FakeSlack
 from dialogs.content import Content
-from dialogs.lint import load_content
-from tests.fakes.slack_api import FakeSlack
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    # slack-sdk sends every request through a proxy from the environment, loopback included.
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="session")
-def content() -> Content:
-    return load_content(today=TODAY)
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlencode
 from test_slack_harness import DM, TEAM, USER, Harness, Stack, block_text, buttons
 
 from adapters.slack.blocks import ACTION_AREA, ACTION_FORGET, ACTION_LINK
+from benchmarks.fakes.slack_api import block_action_body
 from bot.session import Preferences
 from bot.store import MemoryStore
-from tests.fakes.slack_api import block_action_body
 
 
 class Clock:

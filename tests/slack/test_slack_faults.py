@@ -29,11 +29,7 @@ from test_slack_harness import CHANNEL, DM, SIGNING_SECRET, TEAM, USER, Harness,
 from adapters.slack.app import CrisisChecker, SeenIds
 from adapters.slack.blocks import ACTION_FORGET
 from adapters.slack.checks import CheckProcess
-from bot.session import Session
-from bot.store import MemoryStore
-from bot.types import Inbound, Outbound
-from dialogs.content import Content
-from tests.fakes.slack_api import (
+from benchmarks.fakes.slack_api import (
     RESPONSE_URL,
     block_action_body,
     dm_channel_id,
@@ -42,6 +38,10 @@ from tests.fakes.slack_api import (
     post_signed,
     slash_command_body,
 )
+from bot.session import Session
+from bot.store import MemoryStore
+from bot.types import Inbound, Outbound
+from dialogs.content import Content
 
 OTHER = "U0OTHERPERSON"
 

@@ -1,6 +1,6 @@
 """Helpers for the Slack adapter tests (fixtures are in conftest.py): the real Bolt app in HTTP mode
 behind aiohttp on loopback, the fake
-Slack Web API (tests/fakes/slack_api.py) reached through its base URL, and helpers to press buttons.
+Slack Web API (benchmarks/fakes/slack_api.py) reached through its base URL, and helpers to press buttons.
 
 Waiting is event-driven: the bot reports each finished interaction (``SlackBot.on_done``) and the fake wakes
 waiters on every recorded call. Timeouts are only safety nets.
@@ -17,11 +17,7 @@ from aiohttp import web
 
 from adapters.outbox import Outbox
 from adapters.slack.app import SlackBot, make_client, web_app
-from bot.assistant import Assistant
-from bot.service import Service
-from bot.store import MemoryStore, SessionStore, SQLiteStore
-from dialogs.content import Content
-from tests.fakes.slack_api import (
+from benchmarks.fakes.slack_api import (
     DEFAULT_CHANNEL_ID,
     DEFAULT_TEAM_ID,
     Call,
@@ -33,6 +29,10 @@ from tests.fakes.slack_api import (
     post_signed,
     slash_command_body,
 )
+from bot.assistant import Assistant
+from bot.service import Service
+from bot.store import MemoryStore, SessionStore, SQLiteStore
+from dialogs.content import Content
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test-bot-token-0123456789"

@@ -8,7 +8,7 @@ import json
 import pytest
 from test_slack_harness import CHANNEL, SIGNING_SECRET, TEAM, USER, Harness, block_text, buttons
 
-from tests.fakes.slack_api import block_action_body, event_body, im_message_event, post_signed, slash_command_body
+from benchmarks.fakes.slack_api import block_action_body, event_body, im_message_event, post_signed, slash_command_body
 
 
 async def test_a_dm_beyond_slacks_40000_character_limit_is_answered(h: Harness) -> None:

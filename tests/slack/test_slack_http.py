@@ -28,11 +28,7 @@ from test_slack_harness import (
 
 from adapters.slack.app import typed
 from adapters.slack.blocks import ACTION_AREA, ACTION_FORGET, ACTION_TRIAGE
-from bot.assistant import Assistant, Defaults
-from bot.session import Session
-from bot.types import Inbound
-from dialogs.content import Content
-from tests.fakes.slack_api import (
+from benchmarks.fakes.slack_api import (
     RESPONSE_URL,
     URL_PRIVATE,
     block_action_body,
@@ -41,6 +37,10 @@ from tests.fakes.slack_api import (
     post_signed,
     slash_command_body,
 )
+from bot.assistant import Assistant, Defaults
+from bot.session import Session
+from bot.types import Inbound
+from dialogs.content import Content
 
 # The answers that reach a practitioner outcome, per area (flow), and a contact the outcome must show.
 FLOWS = {

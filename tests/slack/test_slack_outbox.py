@@ -11,8 +11,8 @@ import io
 import pytest
 from test_slack_harness import DM, TEAM, USER, Harness, Stack, block_text
 
+from benchmarks.fakes.slack_api import RESPONSE_URL, Call
 from dialogs.content import Content
-from tests.fakes.slack_api import RESPONSE_URL, Call
 
 
 def crisis_numbers(text: str) -> None:

@@ -17,8 +17,8 @@ import aiohttp
 import pytest
 from test_slack_harness import BOT_TOKEN, DM, SIGNING_SECRET, TEAM, USER, YPSI_SECRET, block_text, buttons
 
-from bot.cli import main
-from tests.fakes.slack_api import Call, FakeSlack, block_action_body, post_signed, slash_command_body
+from adapters.cli import main
+from benchmarks.fakes.slack_api import Call, FakeSlack, block_action_body, post_signed, slash_command_body
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -43,7 +43,7 @@ def bot_env(tmp_path: Path, fake_api_url: str) -> dict[str, str]:
 
 
 class BotProcess:
-    """``python -m bot slack --http --port 0`` (the ``ypsi-bot`` entry point), its port read from its log."""
+    """``python -m adapters slack --http --port 0`` (the ``ypsi-bot`` entry point), its port read from its log."""
 
     def __init__(self, proc: asyncio.subprocess.Process):
         self.proc = proc
@@ -53,7 +53,7 @@ class BotProcess:
     @classmethod
     async def start(cls, tmp_path: Path, fake: FakeSlack) -> BotProcess:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "slack", "--http", "--port", "0", "--listen", "127.0.0.1",
+            sys.executable, "-m", "adapters", "slack", "--http", "--port", "0", "--listen", "127.0.0.1",
             cwd=tmp_path, env=bot_env(tmp_path, fake.api_url),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip

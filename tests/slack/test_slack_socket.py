@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from test_slack_harness import APP_TOKEN, BOT_TOKEN, DM, TEAM, USER, YPSI_SECRET, Harness, block_text, buttons
 
+from adapters.cli import build_service
 from adapters.slack.app import SlackBot
 from adapters.slack.run import serve, slack_tokens
-from bot.settings import Settings
-from tests.fakes.slack_api import (
+from benchmarks.fakes.slack_api import (
     RESPONSE_URL,
     SOCKET_CONNECT,
     URL_PRIVATE,
@@ -21,6 +21,8 @@ from tests.fakes.slack_api import (
     file_share_message_event,
     im_message_event,
 )
+from bot.settings import Settings
+from dialogs.lint import load_content
 
 
 class SocketUser:
@@ -77,6 +79,7 @@ async def user(slack: FakeSlack) -> AsyncIterator[SocketUser]:
         serve(
             settings,
             slack_tokens(settings, http=False),
+            build_service(settings, load_content()),
             http=False,
             stop=stop,
             ready=lambda bot, _port: started.put_nowait(bot),

@@ -1,4 +1,4 @@
-"""Fixtures for the store suite: an injectable clock, a real redis-server on a free loopback port, and a
+"""Fixtures for the store suite (the clock is the root conftest's): a real redis-server on a free loopback port, and a
 factory that builds each kind of store (memory, sqlite, redis) so one contract suite runs against all.
 
 redis-server comes from the Debian package ``redis-server``. When it is not on PATH the Redis tests are
@@ -14,13 +14,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from test_store_support import SECRET, FakeClock, RedisServer, StoreFactory, start_redis
+from test_store_support import SECRET, RedisServer, StoreFactory, start_redis
 
 from bot.assistant import Assistant
 from bot.store import MemoryStore, SessionStore, SQLiteStore
-from bot.store_redis import RedisStore
+from bot.store.redis import RedisStore
 from dialogs.content import Content
-from dialogs.lint import load_content
+from tests.clock import FakeClock
 
 STORE_KINDS = ("memory", "sqlite", "redis")
 
@@ -60,12 +60,6 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
         client.close()
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-
 @pytest.fixture(params=STORE_KINDS)
 def store_kind(request: pytest.FixtureRequest) -> str:
     kind: str = request.param
@@ -102,11 +96,6 @@ async def make_store(
     yield factory
     for store in made:
         await store.close()
-
-
-@pytest.fixture(scope="session")
-def content() -> Content:
-    return load_content()
 
 
 @pytest.fixture(scope="session")

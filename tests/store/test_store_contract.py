@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_store_support import SECRET, FakeClock, StoreFactory, everything_stored, record_size, records
+from test_store_support import SECRET, StoreFactory, everything_stored, record_size, records
 
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
 from bot.session import Preferences, Session
-from bot.store import SessionStore, _KeyLocks
+from bot.store import KeyLocks, SessionStore
 from bot.types import ConversationRef, Inbound, Option
+from tests.clock import FakeClock
 
 K1 = "a" * 32
 K2 = "b" * 32
@@ -81,7 +82,7 @@ async def test_forget_removes_every_key_of_the_conversation(make_store: StoreFac
 async def _until_waiting(store: SessionStore, key: str) -> None:
     """Return once a second turn of ``key`` is queued for the lock (the first still holds it)."""
     locks = store._locks  # type: ignore[attr-defined]
-    assert isinstance(locks, _KeyLocks)
+    assert isinstance(locks, KeyLocks)
     for _ in range(100):
         if locks._locks.get(key, (None, 0))[1] >= 2:
             return

@@ -23,7 +23,7 @@ from bot.assistant import Assistant
 from bot.service import Service
 from bot.session import Session, event_digest
 from bot.store import SessionStore, conversation_key, open_store
-from bot.store_redis import RedisStore
+from bot.store.redis import RedisStore
 from bot.types import ConversationRef, Inbound
 from dialogs.content import Content
 

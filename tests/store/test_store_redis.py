@@ -9,11 +9,12 @@ import socket
 from collections.abc import AsyncIterator
 
 import pytest
-from test_store_support import FakeClock, records, redis_client
+from test_store_support import records, redis_client
 
 from bot.session import CorruptSession, Session
 from bot.store import open_store
-from bot.store_redis import RedisStore, StoreBusyError
+from bot.store.redis import RedisStore, StoreBusyError
+from tests.clock import FakeClock
 
 K = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"

@@ -9,16 +9,17 @@ import time
 from pathlib import Path
 
 import pytest
-from test_store_support import SECRET, FakeClock, StoreFactory
+from test_store_support import SECRET, StoreFactory
 
+from adapters.cli import main
 from bot.assistant import Assistant
-from bot.cli import main
 from bot.service import Service
 from bot.session import Session
 from bot.store import MemoryStore, SQLiteStore
-from bot.store_redis import RedisStore
+from bot.store.redis import RedisStore
 from bot.types import ConversationRef, Inbound
 from dialogs.content import Content
+from tests.clock import FakeClock
 
 REF = ConversationRef("slack", "T0TEAM0001", "D0CHAN0001", "U0USER0001")
 

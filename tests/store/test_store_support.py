@@ -14,7 +14,8 @@ from pathlib import Path
 import redis
 
 from bot.store import MemoryStore, SessionStore, SQLiteStore
-from bot.store_redis import RedisStore
+from bot.store.redis import RedisStore
+from tests.clock import FakeClock  # noqa: F401  (the suites import it from here too)
 
 
 @dataclass
@@ -61,19 +62,6 @@ def start_redis(binary: str, workdir: Path) -> RedisServer:
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "store-suite-secret-0123456789abcdef"
 StoreFactory = Callable[..., SessionStore]  # make_store(ttl=..., clk=...) from conftest
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def redis_client(store: RedisStore) -> redis.Redis:

@@ -23,7 +23,7 @@ from test_store_support import SECRET
 from bot.assistant import Assistant
 from bot.service import Handled, Service
 from bot.store import SessionStore, open_store
-from bot.store_redis import RedisStore
+from bot.store.redis import RedisStore
 from bot.types import ConversationRef, Inbound
 from dialogs.content import Content
 from dialogs.lint import load_content

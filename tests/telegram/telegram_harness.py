@@ -23,22 +23,16 @@ from adapters.outbox import Outbox
 from adapters.telegram.app import TelegramAdapter, TelegramApp, build_application
 from adapters.telegram.retry import RetryPolicy, Timeouts
 from adapters.telegram.serve import running
+from benchmarks.fakes.telegram_api import Call, FakeTelegram, ptb_request
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
 from bot.store import MemoryStore, SessionStore
 from dialogs.content import Content
-from dialogs.lint import load_content
-from tests.fakes.telegram_api import Call, FakeTelegram, ptb_request
 
 TOKEN = "7000000001:AAFakeTokenForTestsOnly_abcdefghijkl"
 SECRET = "telegram-test-secret"
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 TODAY = dt.date(2026, 11, 21)
-
-
-@pytest.fixture(scope="session")
-def content() -> Content:
-    return load_content(today=TODAY)
 
 
 @pytest.fixture(autouse=True)
@@ -47,13 +41,7 @@ def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-async def tg(no_proxy: None) -> AsyncIterator[FakeTelegram]:
+async def tg() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram() as fake:
         yield fake
 

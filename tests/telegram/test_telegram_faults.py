@@ -24,6 +24,7 @@ from adapters.telegram.render import MAX_MESSAGE, render, utf16_len
 from adapters.telegram.retry import SEND_TIMEOUTS, Timeouts
 from adapters.telegram.serve import running
 from adapters.telegram.webhook import SECRET_HEADER, WebhookConfig
+from benchmarks.fakes.telegram_api import Call, FakeTelegram, ptb_request
 from bot.assistant import Assistant
 from bot.logs import JsonLines
 from bot.ratelimit import RateLimiter
@@ -31,7 +32,6 @@ from bot.service import Service
 from bot.store import MemoryStore
 from bot.types import ConversationRef
 from dialogs.content import Content
-from tests.fakes.telegram_api import Call, FakeTelegram, ptb_request
 
 # Distinctive values: finding any of them in a log line is a leak.
 WORDS = "zebra-marmalade confession"

@@ -21,13 +21,13 @@ from adapters.telegram.retry import RetryPolicy, with_retry
 from adapters.telegram.run import defaults_for, webhook_secret
 from adapters.telegram.serve import running
 from adapters.telegram.webhook import HEALTH_PATH, SECRET_HEADER, WebhookConfig
+from benchmarks.fakes.telegram_api import FakeTelegram, ptb_request
 from bot.assistant import Assistant
 from bot.service import Service
 from bot.settings import Settings, SettingsError
 from bot.store import MemoryStore
 from bot.types import Option, Outbound
 from dialogs.content import Content
-from tests.fakes.telegram_api import FakeTelegram, ptb_request
 
 # ------------------------------------------------------------------------------------------ render
 
@@ -246,6 +246,7 @@ async def test_webhook_accepts_only_the_secret_and_reports_health(
         async with http.get(base + HEALTH_PATH) as health:
             assert health.status == (200 if store_ok else 503)
             assert (await health.json())["ok"] is store_ok
+            assert await health.json() == {"ok": store_ok, "store": "memory"}  # the JSON Slack's /healthz gives
 
         update = tg.make_command(800, 800, "start")
         for headers in ({}, {SECRET_HEADER: "wrong-secret"}):

@@ -1,7 +1,7 @@
 """The real ``ypsi-bot telegram`` process against the fake Bot API: polling, kill -9 and restart in the
 middle of a dialogue, webhook mode with its secret and health check, and start-up refusals.
 
-The fake runs in a thread of the test process; the bot is ``python -m bot telegram`` (the ``ypsi-bot``
+The fake runs in a thread of the test process; the bot is ``python -m adapters telegram`` (the ``ypsi-bot``
 entry point) with ``TELEGRAM_BASE_URL`` pointing at the fake. Waiting is on the fake's recorded calls
 and on the bot's log lines, never on the clock.
 """
@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 from telegram_harness import PROXY_VARIABLES, TOKEN
 
+from benchmarks.fakes.telegram_api import Call, FakeTelegram
 from dialogs.content import Content
-from tests.fakes.telegram_api import Call, FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAT = 918273645501  # distinctive, so a leak into the logs would be found
@@ -62,11 +62,11 @@ def bot_env(tmp_path: Path, tg: FakeTelegram | None = None, **extra: str) -> dic
 
 
 class BotProcess:
-    """``python -m bot telegram`` with its stderr (JSON log lines) read by a thread."""
+    """``python -m adapters telegram`` with its stderr (JSON log lines) read by a thread."""
 
     def __init__(self, env: dict[str, str], cwd: Path, *args: str):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "telegram", *args],
+            [sys.executable, "-m", "adapters", "telegram", *args],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -226,7 +226,7 @@ def test_bad_settings_stop_the_start_with_one_sentence(
     tmp_path: Path, env: dict[str, str], args: list[str], sentence: str
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "telegram", *args],
+        [sys.executable, "-m", "adapters", "telegram", *args],
         cwd=tmp_path,
         env=bot_env(tmp_path, TELEGRAM_BASE_URL="http://127.0.0.1:9/bot", **env),
         capture_output=True,
@@ -241,7 +241,7 @@ def test_bad_settings_stop_the_start_with_one_sentence(
 def test_a_token_telegram_rejects_stops_the_start_with_one_sentence(fake: FakeTelegram, tmp_path: Path) -> None:
     fake.fail_next("getMe", 401, description="Unauthorized")
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "telegram"],
+        [sys.executable, "-m", "adapters", "telegram"],
         cwd=tmp_path,
         env=bot_env(tmp_path, fake),
         capture_output=True,

@@ -11,8 +11,8 @@ import pytest
 from telegram_harness import TOKEN, Bot, joined, methods, texts
 
 from adapters.telegram.app import GROUP_DEEP_LINK
+from benchmarks.fakes.telegram_api import FILE_DOWNLOAD, FakeTelegram
 from dialogs.content import Content
-from tests.fakes.telegram_api import FILE_DOWNLOAD, FakeTelegram
 
 GROUP = -1001234567890
 

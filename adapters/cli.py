@@ -1,4 +1,8 @@
-"""The ``ypsi-bot`` command line (also ``python -m bot``)."""
+"""The ``ypsi-bot`` command line (also ``python -m adapters``): the composition root.
+
+Settings, then content, then the store, then the service; then one adapter (Telegram, Slack or the console
+chat) is given the service. Nothing in ``bot/`` or ``dialogs/`` imports this package.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from dialogs.lint import check_content, load_content
 from dialogs.load import ContentError
 
 if TYPE_CHECKING:
+    from bot.service import Service
     from bot.settings import Settings
 
 # Start-up time matters for one-shot commands (`ypsi-bot contacts ...`): asyncio, pydantic-settings and the
@@ -64,37 +69,6 @@ def _parse_at(value: str | None) -> dt.datetime:
 # ------------------------------------------------------------------------------------------- triage
 
 
-def triage(
-    content: Content, area: str, answers: dict[str, str], at: dt.datetime, flow_id: str | None = None
-) -> dict[str, Any]:
-    """Run a practitioner flow on given answers; say the outcome, or the next question still needed.
-
-    The area's own flow is used unless ``flow_id`` names another practitioner flow (a Kent school may use the
-    UKCIS questions); the decision record names the flow used."""
-    from bot.record import decision_record
-    from dialogs.engine import Ask, FlowEngine
-
-    flow = content.flows[flow_id or content.areas[area].practitioner_flow]
-    engine = FlowEngine(flow)
-    turn = engine.follow(answers)
-    prompt = engine.prompt(turn.position)
-    path = [qid for qid, _ in turn.position.answers]
-    result: dict[str, Any] = {"area": area, "flow": flow.id, "outcome": None, "next_question": None, "path": path}
-    if isinstance(prompt, Ask):
-        q = prompt.question
-        result |= {"next_question": {"id": q.id, "text": q.text, "options": [c.id for c in q.choices]}}
-        result |= {"contacts": [], "record": None}
-        return result
-    contacts = content.resolve_contacts(prompt.outcome.contacts, area)
-    from bot.contacts import Match, reachable_now
-
-    result["outcome"] = prompt.outcome.id
-    result["classification"] = prompt.classification
-    result["contacts"] = [as_json(Match(c, area, 100.0, reachable_now(c, at)), at) for c in contacts]
-    result["record"] = decision_record(content, flow, area, turn.position.answers, prompt, contacts, at)
-    return result
-
-
 def cmd_triage(args: argparse.Namespace) -> int:
     content = _content()
     area = _area_arg(content, args.area, required=True)
@@ -114,6 +88,8 @@ def cmd_triage(args: argparse.Namespace) -> int:
         if value not in {c.id for c in q.choices}:
             _usage(f"unknown value {value!r} for {qid}; one of: {', '.join(c.id for c in q.choices)}")
         answers[qid] = value
+    from bot.triage import triage
+
     result = triage(content, area, answers, _parse_at(args.at), flow.id)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
@@ -221,13 +197,36 @@ def cmd_store_stats(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------ running
 
 
+def build_service(settings: Settings, content: Content) -> Service:
+    """The core every platform adapter is given: the store named by the settings, the assistant, the service."""
+    from bot.assistant import Assistant
+    from bot.service import Service
+    from bot.settings import SettingsError
+    from bot.store import open_store
+
+    secret = settings.secret()
+    try:
+        store = open_store(settings.ypsi_store, ttl=settings.ypsi_session_ttl)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    return Service(Assistant(content, secret), store, secret, limiter=settings.rate_limiter())
+
+
+def _core(settings: Settings) -> Service:
+    """Logging (opening a store may log), content, then the service."""
+    from bot.logs import setup_logging
+
+    setup_logging(settings.ypsi_log_level)
+    return build_service(settings, _content())
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
-    from adapters.console import run_console
+    from adapters.console import console_service, run_console
 
     content = _content()
     area = _area_arg(content, args.area, required=False)
     who = args.as_.replace("-", "_") if args.as_ else None
-    return run_console(content, who=who, area=area)
+    return run_console(console_service(content), who=who, area=area)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -237,28 +236,34 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_telegram(args: argparse.Namespace) -> int:
-    from adapters.telegram.run import run_telegram
-
-    return run_telegram(_settings(), webhook_url=args.webhook_url, port=args.port, listen=args.listen)
+    return _telegram(_settings(), webhook_url=args.webhook_url, port=args.port, listen=args.listen)
 
 
 def cmd_slack(args: argparse.Namespace) -> int:
-    from adapters.slack.run import run_slack
+    return _slack(_settings(), http=args.http, port=args.port, listen=args.listen)
 
-    return run_slack(_settings(), http=args.http, port=args.port, listen=args.listen)
+
+def _telegram(settings: Settings, webhook_url: str | None = None, port: int = 8443, listen: str = "127.0.0.1") -> int:
+    from adapters.telegram.run import run_telegram, telegram_tokens
+
+    tokens = telegram_tokens(settings, webhook_url)  # before anything is opened or imported
+    return run_telegram(settings, tokens, _core(settings), port=port, listen=listen)
+
+
+def _slack(settings: Settings, *, http: bool, port: int = 3000, listen: str = "127.0.0.1") -> int:
+    from adapters.slack.run import run_slack, slack_tokens
+
+    tokens = slack_tokens(settings, http=http)
+    return run_slack(settings, tokens, _core(settings), http=http, port=port, listen=listen)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """The README's run command: Telegram or Slack when their tokens are set, else the console chat."""
     settings = _settings()
     if settings.telegram_bot_token:
-        from adapters.telegram.run import run_telegram
-
-        return run_telegram(settings)
+        return _telegram(settings)
     if settings.slack_bot_token and (settings.slack_app_token or settings.slack_signing_secret):
-        from adapters.slack.run import run_slack
-
-        return run_slack(settings, http=settings.slack_app_token is None)
+        return _slack(settings, http=settings.slack_app_token is None)
     args.area, args.as_ = None, None
     return cmd_chat(args)
 

@@ -1,4 +1,5 @@
-"""The tests' loopback fakes, with what the benchmarks need on top: when each call arrived.
+"""The loopback fakes of the Telegram Bot API and the Slack Web API (shared by tests and benchmarks), and what
+the benchmarks need on top: when each call arrived.
 
 :class:`TimedTelegram` stamps every recorded Bot API call with ``time.perf_counter()`` (in
 ``call.params["_t"]``, set before the call is recorded, so a waiter never sees a call without it). On Linux
@@ -13,9 +14,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from tests.fakes.slack_api import Call as SlackCall
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.telegram_api import Call, FakeTelegram
+from benchmarks.fakes.slack_api import Call as SlackCall
+from benchmarks.fakes.slack_api import FakeSlack
+from benchmarks.fakes.telegram_api import Call, FakeTelegram
 
 STAMP = "_t"
 

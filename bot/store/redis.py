@@ -1,20 +1,22 @@
 """Conversation state in Redis, for several bot processes behind one webhook or one HTTP endpoint.
 
 Keys live under a namespace (``ypsi`` by default), per conversation key ``K`` (the keyed hash from
-:func:`bot.store.conversation_key`, never a raw platform id):
+:func:`bot.store.base.conversation_key`, never a raw platform id):
 
 * ``ypsi:s:K`` — the saved :class:`~bot.session.Session`, as ``"<expires> <json>"``, with a Redis TTL;
 * ``ypsi:p:K`` — the person's :class:`~bot.session.Preferences` (Slack's area), the same way, with the
   longer ``preference_ttl``;
-* ``ypsi:l:K`` — the turn lock while a process holds it: a random token with a lease (PX).
+* ``ypsi:l:K`` — the turn lock while a process holds it: redis-py's :class:`~redis.asyncio.lock.Lock`, a
+  random token with a lease (PX).
 
 Expiry is enforced twice: Redis drops the key when its TTL runs out, and a value whose stored expiry
 (``clock() + ttl`` at save time) has passed by ``clock()`` reads as absent, so the injected clock that the
 other stores honour works here too.
 
 The lock is taken in two steps: an in-process :class:`asyncio.Lock` per key (so coroutines of one process
-queue without polling Redis), then the Redis lock (``SET NX PX`` with a random token). It is released by
-a compare-and-delete script, so a process whose lease ran out can never release another's lock. A process
+queue without polling Redis), then the Redis lock (redis-py's ``Lock``: ``SET NX PX`` with a random token,
+tried again with a growing pause). It is released by redis-py's compare-and-delete script, so a process whose
+lease ran out can never release another's lock. A process
 killed mid-turn leaves its lock to expire after ``lock_lease`` seconds; nobody waits longer than
 ``lock_wait`` seconds (then :class:`StoreBusyError`).
 """
@@ -30,26 +32,14 @@ from logging import WARNING
 from typing import Any, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.lock import Lock
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import LockNotOwnedError, RedisError
 
 from bot.logs import log
 from bot.session import CorruptSession, Preferences, Session
-from bot.store import DEFAULT_TTL, Clock, SessionStore, StoreStats, _KeyLocks, _stats, created_of
-
-# KEYS[1] lock key; ARGV[1] token; ARGV[2] lease in ms. 1 if we hold the lock now (also on a retried call).
-_ACQUIRE = """
-if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-if redis.call('get', KEYS[1]) == ARGV[1] then return 1 end
-return 0
-"""
-
-# KEYS[1] lock key; ARGV[1] token. Deletes the lock only if it is still ours.
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
+from bot.store.base import DEFAULT_TTL, Clock, KeyLocks, SessionStore, StoreStats, created_of, stats_of
 
 # KEYS[1] session key, KEYS[2] lock key, KEYS[3] preferences key; ARGV[1] the token of the lock we hold, or "".
 # Deletes the session, the preferences and, if we hold it, our lock, in one step; never another process's lock.
@@ -93,8 +83,8 @@ class RedisStore(SessionStore):
         self._redis: aioredis.Redis = aioredis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=retry
         )
-        self._locks = _KeyLocks()
-        self._held: dict[str, bytes] = {}  # key → token of the Redis lock this process holds
+        self._locks = KeyLocks()
+        self._held: dict[str, Lock] = {}  # key → the Redis lock this process holds
 
     # ------------------------------------------------------------------------------------------ keys
 
@@ -133,7 +123,8 @@ class RedisStore(SessionStore):
         await self._redis.set(self.session_key(key), value, px=self._ms(self.ttl))
 
     async def forget(self, key: str) -> None:
-        token = self._held.get(key, b"")
+        held = self._held.get(key)
+        token = held.local.token if held is not None and held.local.token is not None else b""
         keys = (self.session_key(key), self.lock_key(key), self.preferences_key(key))
         dropped_lock = await self._eval(_FORGET, keys, token)
         if dropped_lock:
@@ -168,20 +159,25 @@ class RedisStore(SessionStore):
     @contextlib.asynccontextmanager
     async def _lock(self, key: str) -> AsyncIterator[None]:
         async with self._locks(key):
-            token = await self._acquire(key)
-            self._held[key] = token
+            lock = await self._acquire(key)
+            self._held[key] = lock
             try:
                 yield
             finally:
                 if self._held.pop(key, None) is not None:  # not already dropped by forget()
-                    await self._release(key, token)
+                    await self._release(key, lock)
 
-    async def _acquire(self, key: str) -> bytes:
+    async def _acquire(self, key: str) -> Lock:
+        lock = Lock(self._redis, self.lock_key(key), timeout=self.lock_lease, thread_local=False)
         token = secrets.token_hex(16).encode()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.lock_wait
         pause = 0.005
-        while not await self._eval(_ACQUIRE, (self.lock_key(key),), token, self._ms(self.lock_lease)):
+        while not await lock.acquire(blocking=False, token=token):
+            # A SET that Redis carried out but whose reply was lost (then retried) finds our own token there.
+            if await self._redis.get(lock.name) == token:
+                lock.local.token = token
+                break
             self.lock_waits += 1
             if self.on_lock_wait is not None:
                 self.on_lock_wait(key)
@@ -189,17 +185,16 @@ class RedisStore(SessionStore):
                 raise StoreBusyError(f"conversation {key[:12]} stayed locked for {self.lock_wait:g} s")
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
-        return token
+        return lock
 
-    async def _release(self, key: str, token: bytes) -> None:
+    async def _release(self, key: str, lock: Lock) -> None:
         try:
-            released = await self._eval(_RELEASE, (self.lock_key(key),), token)
+            await lock.release()
+        except LockNotOwnedError:  # the lease ran out during the turn: say so, never touch another's lock
+            log("store_lock_lost", WARNING, backend=self.backend, conv=key[:12], lease_s=self.lock_lease)
         except (RedisError, OSError) as exc:  # the lease will free it
             error = type(exc).__name__
             log("store_lock_release_failed", WARNING, backend=self.backend, conv=key[:12], error=error)
-            return
-        if not released:  # the lease ran out during the turn: say so, never touch another's lock
-            log("store_lock_lost", WARNING, backend=self.backend, conv=key[:12], lease_s=self.lock_lease)
 
     # -------------------------------------------------------------------------------- stats, health
 
@@ -226,7 +221,7 @@ class RedisStore(SessionStore):
                 await flush()
         if batch:
             await flush()
-        return _stats(self.backend, created, now)
+        return stats_of(self.backend, created, now)
 
     async def probe(self) -> bool:
         try:

@@ -1,220 +1,30 @@
-"""Where conversation state lives: one interface, an in-memory store (tests, console), SQLite (the
-embedded default) and Redis (several processes; see :mod:`bot.store_redis`).
-
-Only :class:`~bot.session.Session` records are kept, under a keyed hash of the conversation reference, with
-a time-to-live. Every store offers a per-conversation lock so that turns of one conversation never
-interleave, while different conversations run concurrently.
-"""
+"""The embedded default: SQLite in WAL mode, one file, one process."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
-import hashlib
-import hmac
 import os
 import sqlite3
-import statistics
 import time
-from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from logging import WARNING
 from pathlib import Path
-from typing import Any
 
 from bot.logs import log
-from bot.session import CorruptSession, Preferences, Session
-from bot.types import ConversationRef
+from bot.session import Preferences, Session
+from bot.store.base import (
+    DEFAULT_TTL,
+    Clock,
+    KeyLocks,
+    SessionStore,
+    StoreStartError,
+    StoreStats,
+    created_of,
+    stats_of,
+)
 
-Clock = Callable[[], float]
-DEFAULT_TTL = 24 * 3600.0
-# A preference (Slack's area) is not a conversation: it is kept a year after it was last chosen or used.
-PREFERENCE_TTL = 365 * 24 * 3600.0
 SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26  # primary result codes: a damaged file, or not a database at all
 MOVED_ASIDE = ".corrupt-"  # state.db.corrupt-20261130T010203Z: a damaged state file, moved aside at start-up
-
-
-def conversation_key(ref: ConversationRef, secret: str) -> str:
-    """The store key for a conversation: a keyed hash, so raw platform ids are never at rest."""
-    raw = "\x1f".join((ref.platform, ref.workspace, ref.chat, ref.user)).encode()
-    return hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()[:32]
-
-
-@dataclass(frozen=True)
-class StoreStats:
-    """Counts and ages only: nothing that identifies anyone."""
-
-    live: int
-    oldest_age_s: float
-    median_age_s: float
-    backend: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "backend": self.backend,
-            "live_sessions": self.live,
-            "oldest_age_seconds": round(self.oldest_age_s),
-            "median_age_seconds": round(self.median_age_s),
-        }
-
-
-class StoreStartError(ValueError):
-    """The store cannot be opened as configured; the message is one sentence for the person starting the bot."""
-
-
-def created_of(raw: str | bytes) -> float | None:
-    """When a stored record's conversation started, or ``None`` for an unreadable record (``store stats``
-    counts only what it can read, and never fails on a bad record)."""
-    try:
-        return Session.loads(raw).created
-    except CorruptSession:
-        return None
-
-
-def _stats(backend: str, created: list[float], now: float) -> StoreStats:
-    ages = [max(0.0, now - c) for c in created]
-    return StoreStats(len(ages), max(ages, default=0.0), statistics.median(ages) if ages else 0.0, backend)
-
-
-class _KeyLocks:
-    """asyncio locks per key, dropped when nobody holds or waits for them."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def __call__(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
-class SessionStore(ABC):
-    """The contract every store honours (tested by one suite against each)."""
-
-    backend = "abstract"
-
-    def __init__(self, ttl: float = DEFAULT_TTL, clock: Clock = time.time):
-        self.ttl = ttl
-        self.clock = clock
-        self.preference_ttl = PREFERENCE_TTL
-
-    @abstractmethod
-    async def load(self, key: str) -> Session | None:
-        """The saved session, or ``None`` if there is none or it has expired.
-
-        Raises :class:`~bot.session.CorruptSession` for a record that cannot be read back (the caller drops
-        it with :meth:`forget`); any other exception means the store itself failed.
-        """
-
-    @abstractmethod
-    async def save(self, key: str, session: Session) -> None:
-        """Write the session durably, with the time-to-live counted from now."""
-
-    @abstractmethod
-    async def forget(self, key: str) -> None:
-        """Delete everything kept under ``key`` (the session and the preferences), at once."""
-
-    @abstractmethod
-    async def load_preferences(self, key: str) -> Preferences | None:
-        """The preferences saved under ``key``, or ``None`` (none, or older than ``preference_ttl``); they
-        outlive the session. :class:`~bot.session.CorruptSession` for a record that cannot be read back."""
-
-    @abstractmethod
-    async def save_preferences(self, key: str, preferences: Preferences) -> None:
-        """Write the preferences, kept ``preference_ttl`` seconds from now (not the session's ``ttl``)."""
-
-    @abstractmethod
-    def lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
-        """Hold while running one turn of the conversation ``key``."""
-
-    @abstractmethod
-    async def stats(self) -> StoreStats: ...
-
-    async def health(self) -> bool:
-        """True while the store answers and its last real operation (noted by the service) did not fail
-        within the last FAULT_MEMORY seconds."""
-        return self.probe_ok() and await self.probe()
-
-    async def probe(self) -> bool:
-        """A cheap check that the store answers."""
-        return True
-
-    # The service notes each store operation's outcome, so /healthz also sees faults a probe cannot (a full
-    # disk, a read-only WAL). A fault is forgotten after the next success, or after FAULT_MEMORY seconds, so
-    # an instance a load balancer took out of service for it can come back.
-    FAULT_MEMORY = 60.0
-    _fault_at: float | None = None
-
-    def note_fault(self) -> None:
-        self._fault_at = self.clock()
-
-    def note_ok(self) -> None:
-        self._fault_at = None
-
-    def probe_ok(self) -> bool:
-        return self._fault_at is None or self.clock() - self._fault_at >= self.FAULT_MEMORY
-
-    async def close(self) -> None:  # noqa: B027 - optional hook
-        pass
-
-
-class MemoryStore(SessionStore):
-    """A dict. For tests, benchmarks and the console; lost when the process ends."""
-
-    backend = "memory"
-
-    def __init__(self, ttl: float = DEFAULT_TTL, clock: Clock = time.time):
-        super().__init__(ttl, clock)
-        self._data: dict[str, tuple[str, float]] = {}
-        self._prefs: dict[str, tuple[str, float]] = {}
-        self._locks = _KeyLocks()
-
-    async def load(self, key: str) -> Session | None:
-        item = self._data.get(key)
-        if item is None:
-            return None
-        if item[1] <= self.clock():
-            del self._data[key]
-            return None
-        return Session.loads(item[0])  # CorruptSession for a bad record
-
-    async def save(self, key: str, session: Session) -> None:
-        self._data[key] = (session.dumps(), self.clock() + self.ttl)
-
-    async def forget(self, key: str) -> None:
-        self._data.pop(key, None)
-        self._prefs.pop(key, None)
-
-    async def load_preferences(self, key: str) -> Preferences | None:
-        item = self._prefs.get(key)
-        if item is None:
-            return None
-        if item[1] <= self.clock():
-            del self._prefs[key]
-            return None
-        return Preferences.loads(item[0])
-
-    async def save_preferences(self, key: str, preferences: Preferences) -> None:
-        self._prefs[key] = (preferences.dumps(), self.clock() + self.preference_ttl)
-
-    def lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
-        return self._locks(key)
-
-    async def stats(self) -> StoreStats:
-        now = self.clock()
-        created = [created_of(d) for d, exp in self._data.values() if exp > now]
-        return _stats(self.backend, [c for c in created if c is not None], now)
 
 
 class SQLiteStore(SessionStore):
@@ -253,7 +63,7 @@ class SQLiteStore(SessionStore):
                 self._db = self._open()
             except sqlite3.DatabaseError as again:
                 raise self._cannot_open(again) from None
-        self._locks = _KeyLocks()
+        self._locks = KeyLocks()
         self._writes = 0
         self._purged = 0.0
         self.purge()
@@ -391,7 +201,7 @@ class SQLiteStore(SessionStore):
         now = self.clock()
         rows = self._db.execute("SELECT data FROM sessions WHERE expires > ?", (now,)).fetchall()
         created = [created_of(r[0]) for r in rows]
-        return _stats(self.backend, [c for c in created if c is not None], now)
+        return stats_of(self.backend, [c for c in created if c is not None], now)
 
     async def probe(self) -> bool:
         """The table answers and the file, and its folder, may be written (cheap: no scan of the table)."""
@@ -409,19 +219,3 @@ def default_sqlite_path() -> Path:
     """A per-user data path: $XDG_STATE_HOME/ypsi-bot/state.db (or ~/.local/state/...)."""
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "ypsi-bot" / "state.db"
-
-
-def open_store(url: str | None, *, ttl: float = DEFAULT_TTL, clock: Clock = time.time) -> SessionStore:
-    """A store from a URL: ``sqlite:///path/state.db``, ``redis://host:6379/0`` or ``memory://``."""
-    if not url:
-        return SQLiteStore(default_sqlite_path(), ttl, clock)
-    if url.startswith("memory:"):
-        return MemoryStore(ttl, clock)
-    if url.startswith("sqlite:"):
-        path = url.removeprefix("sqlite://")
-        return SQLiteStore(path if path else default_sqlite_path(), ttl, clock)
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        from bot.store_redis import RedisStore
-
-        return RedisStore(url, ttl, clock)
-    raise StoreStartError(f"YPSI_STORE must start with sqlite://, redis:// or memory://, not {url.split(':')[0]!r}")
