@@ -152,7 +152,7 @@ class Language:
         verdict and :meth:`fold` of the text) may be passed in when they are known already."""
         # A turn asks more than once (the service's check before the turn, the assistant's, the reading); the
         # answer is remembered for a few messages under a hash of the words, never the words themselves.
-        key = hashlib.blake2b(f"{who}\x00{text}".encode(), digest_size=16).digest()
+        key = hashlib.blake2b(f"{who}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
         known = self._recent.get(key)
         if known is not None:
             return known
