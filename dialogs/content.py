@@ -338,6 +338,32 @@ class Meta(_Strict):
     default_area: Id = "national"
 
 
+# -------------------------------------------------------------------------------------------- commands
+
+Platform = Literal["telegram", "slack", "console"]
+PLATFORMS: tuple[Platform, ...] = ("telegram", "slack", "console")
+CommandName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]  # Telegram's rule
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+
+
+class Command(_Strict):
+    """One entry of ``content/commands.yaml``: a command people type, keyed there by its name."""
+
+    aliases: dict[LanguageCode, list[CommandName]] = Field(default_factory=dict)
+    platform_aliases: dict[Platform, list[CommandName]] = Field(default_factory=dict)
+    platforms: list[Platform] = Field(default_factory=lambda: list(PLATFORMS))
+    audiences: list[Who] = Field(default_factory=lambda: list(_ALL_WHO))
+    private_only: bool = False
+    button: bool = False
+    menu: dict[Platform, str] = Field(default_factory=dict)  # platform → the short description listed there
+    usage: str = ""
+
+    def other_names(self, platform: str | None = None) -> list[str]:
+        """Its aliases in every language, then those it has on ``platform`` only."""
+        words = [w for ws in self.aliases.values() for w in ws]
+        return words + [w for p, ws in self.platform_aliases.items() if p == platform for w in ws]
+
+
 @dataclass(frozen=True)
 class Problem:
     """A content problem: where it is, and what is wrong, in words a reviewer can act on."""
@@ -369,6 +395,7 @@ class Content:
     synonyms: dict[str, list[str]] = field(default_factory=dict)  # answer id → words typed for it
     language: Language | None = None  # content/language/hints.yaml
     root: Path | None = None  # the folder it was loaded from (the crisis model's weights live there too)
+    commands: dict[str, Command] = field(default_factory=dict)  # content/commands.yaml, in file order
 
     def contacts_for(self, area: str) -> dict[str, Contact]:
         """The contacts visible in an area: the national pack plus the area's own.
@@ -642,6 +669,19 @@ def _load(root: Path | None) -> tuple[Content | None, list[Problem]]:
     for pack in areas.values():
         sources.update({s.id: s for s in pack.sources})
 
+    commands: dict[str, Command] = {}
+    raw_commands = read(root / "commands.yaml")
+    if isinstance(raw_commands, dict):
+        for name, raw in raw_commands.items():
+            if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name):
+                problems.append(Problem("content/commands.yaml", str(name), "a command name is 1-32 of a-z, 0-9, _"))
+                continue
+            command = _build(Command, raw or {}, f"content/commands.yaml: {name}", problems)
+            if command is not None:
+                commands[name] = command
+    elif raw_commands is not None:
+        problems.append(Problem("content/commands.yaml", "file", "must map command names to their settings"))
+
     language = _build(Language, read(root / "language" / "hints.yaml"), "content/language/hints.yaml", problems)
     model_meta = root / "language" / "model.yaml"
     if model_meta.exists():  # the crisis model's weights: any retraining changes the content version
@@ -654,6 +694,6 @@ def _load(root: Path | None) -> tuple[Content | None, list[Problem]]:
     version = f"{meta.version}+{digest.hexdigest()[:8]}"
     return (
         Content(meta, areas, flows, topics, intents, safety, messages, sources, version, files, synonyms,
-                language, root),
+                language, root, commands),
         problems,
     )
