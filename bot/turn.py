@@ -101,16 +101,12 @@ class Turn(Text):
         return self._answer(ctx, flow, q.choices[action.choice].id, replace=True)
 
     def _global(self, ctx: Ctx, name: str) -> str:
+        """A navigation button: back and start again replace the pressed menu; a command's button (contacts,
+        urgent help, help, forget, quick exit, triage) does what the command does."""
         if name == "back":
             return self._back(ctx, replace=True)
         if name == "restart":
             return self._restart(ctx, replace=True)
-        if name == "contacts":
-            return self._contacts(ctx, "")
-        if name == "urgent":
-            return self._crisis(ctx, asked=True)
-        if name in ("help", "forget", "exit", "triage"):
-            return self._command(ctx, name, "")
         if name == "resume":
             self._current(ctx, replace=True)
             return "resume"
@@ -133,4 +129,6 @@ class Turn(Text):
             return "explain"
         if name == "record":
             return self._record(ctx)
+        if name in self.commands.commands:
+            return self._command(ctx, name, "")
         return self._expired(ctx)

@@ -236,7 +236,7 @@ class Intent(_Strict):
     """What a typed message can mean: keywords and example phrases, and where it leads.
 
     ``target`` is ``contact:<id>``, ``topic:<id>``, ``flow:<flow id>:<question or outcome id>``, or
-    ``command:<name>`` (contacts, urgent, help, restart, back, forget).
+    ``command:<name>`` (a command of ``content/commands.yaml``).
     """
 
     id: Id

@@ -549,8 +549,6 @@ class SlackBot:
                     result = await self._long_turn(turn, work)
                 else:
                     result = await work(turn)
-                if result in ("crisis", "urgent"):
-                    self.limit.note(turn.key, "crisis")
             except Exception as exc:
                 if isinstance(exc, SlackApiError):
                     error = str(exc.response.get("error", ""))
@@ -619,9 +617,7 @@ class SlackBot:
         except Exception as exc:
             log_error("slack_crisis_check_failed", exc, kind=turn.kind)
         outs = [card] if card is not None else [self.assistant.sorry()]
-        await self._deliver(Reply(None, outs, "error"), replace(turn.where, pressed_ts=None))
-        if card is not None:
-            self.limit.note(turn.key, "crisis")
+        await self._deliver(Reply(None, outs, "error"), replace(turn.where, pressed_ts=None))  # notes a card
         return "error_crisis" if card is not None else "error"
 
     async def _over_limit(self, turn: Turn) -> str:
@@ -882,6 +878,8 @@ class SlackBot:
     async def _deliver(self, reply: Reply, where: Where) -> None:
         """Send a turn's replies where they may go: the DM for anything about a case, else ephemeral."""
         outs = [self._platform_wording(o, reply) for o in reply.replies]
+        if reply.crisis and where.key:  # a crisis card went out: the busy notice then never replaces one
+            self.limit.note(where.key, "crisis")
         if reply.delete_conversation:
             await self._quick_exit(reply, outs, where)
             return
