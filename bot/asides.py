@@ -19,6 +19,9 @@ from dialogs.engine import Result
 
 
 class Asides(Screens):
+    """Replies on the way: the crisis card and its detector, the imagery warning, contacts, topics, the
+    decision record, and a jump to a place in a flow."""
+
     def __init__(self, content: Content, secret: str):
         super().__init__(content, secret)
         self.language = Language(content)
@@ -120,6 +123,7 @@ class Asides(Screens):
         turn = engine.replay(answers)
         self._enter(ctx, flow, turn)
         return "routed"
+
 
 def _path_to(flow: Flow, node: str) -> tuple[tuple[str, str], ...] | None:
     """The shortest answer path from the start to ``node`` that honours branch conditions."""

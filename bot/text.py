@@ -18,6 +18,8 @@ from dialogs.content import Content
 
 
 class Text(Commands):
+    """Typed words: answers to the screen, and free text read by the language layer."""
+
     def __init__(self, content: Content, secret: str):
         super().__init__(content, secret)
         self.router = self.language.router

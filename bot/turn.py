@@ -25,6 +25,8 @@ MAX_ARG = 200  # of a command's argument
 
 
 class Turn(Text):
+    """A whole turn: defaults, a restore after a content change, then the first of the five that applies."""
+
     def handle(
         self, session: Session | None, inbound: Inbound, now: dt.datetime, defaults: Defaults | None = None
     ) -> Reply:
