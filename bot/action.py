@@ -10,29 +10,36 @@ says whether it is still this content's (an older menu's answer has expired).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.tokens import TokenSigner
+from bot.tokens import CACHE_SIZE, TokenSigner
 
 MAX_READ = 128  # longer tokens are never ours: only this much is checked
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PickWho:
     """"Who are you?" answered: ``young_person``, ``parent`` or ``practitioner``."""
 
     who: str
 
+    def payload(self, version: str) -> tuple[str, ...]:
+        return ("w", self.who)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class PickArea:
     """"Where are you?" answered with an area id."""
 
     area: str
 
+    def payload(self, version: str) -> tuple[str, ...]:
+        return ("a", self.area)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """A choice of a flow's question, by position (question index, choice index), as shown under
     ``version`` (set when decoded; the current version is stamped when encoded)."""
@@ -42,36 +49,54 @@ class Answer:
     choice: int
     version: str = ""
 
+    def payload(self, version: str) -> tuple[str, ...]:
+        return ("c", self.flow, str(self.question), str(self.choice), version)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class ShowTopic:
     topic: str
 
+    def payload(self, version: str) -> tuple[str, ...]:
+        return ("t", self.topic)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class ShowContact:
     contact: str
 
+    def payload(self, version: str) -> tuple[str, ...]:
+        return ("k", self.contact)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class JumpTo:
     """A place in a flow that typed words suggested ("did you mean ...?")."""
 
     flow: str
     node: str
 
+    def payload(self, version: str) -> tuple[str, ...]:
+        return ("j", self.flow, self.node)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Nav:
     """Navigation and the ways out: back, restart, contacts, urgent, help, resume, forget, exit, who, area,
     explain, record, triage."""
 
     name: str
 
+    def payload(self, version: str) -> tuple[str, ...]:
+        return ("g", self.name)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Expired:
     """A button this deployment signed that means nothing now (an unknown kind or shape)."""
+
+    def payload(self, version: str) -> tuple[str, ...]:
+        raise ValueError("an expired action has no token")
 
 
 Action = PickWho | PickArea | Answer | ShowTopic | ShowContact | JumpTo | Nav | Expired
@@ -84,28 +109,19 @@ class Buttons:
     def __init__(self, secret: str, content_version: str):
         self.signer = TokenSigner(secret)
         self.version = content_version[-4:]  # an answer's stamp: a menu from other content has expired
+        # Pressed buttons come from a few hundred tokens: each is verified and parsed once (actions are frozen).
+        self._decoded = functools.lru_cache(maxsize=CACHE_SIZE)(self._decode)
 
     def encode(self, action: Action) -> str:
-        if isinstance(action, PickWho):
-            return self.signer.sign("w", action.who)
-        if isinstance(action, PickArea):
-            return self.signer.sign("a", action.area)
-        if isinstance(action, Answer):
-            return self.signer.sign("c", action.flow, str(action.question), str(action.choice), self.version)
-        if isinstance(action, ShowTopic):
-            return self.signer.sign("t", action.topic)
-        if isinstance(action, ShowContact):
-            return self.signer.sign("k", action.contact)
-        if isinstance(action, JumpTo):
-            return self.signer.sign("j", action.flow, action.node)
-        if isinstance(action, Nav):
-            return self.signer.sign("g", action.name)
-        raise ValueError("an expired action has no token")
+        return self.signer.sign(*action.payload(self.version))
 
     def decode(self, token: str) -> Action | None:
         """The action of a token this deployment signed; ``None`` for any other text."""
+        return self._decoded(token[:MAX_READ])
+
+    def _decode(self, token: str) -> Action | None:
         # Only short ASCII tokens are issued (hmac.compare_digest raises on non-ASCII text).
-        parts = self.signer.verify(token[:MAX_READ]) if token.isascii() else None
+        parts = self.signer.verify(token) if token.isascii() else None
         if parts is None:
             return None
         kind, args = parts[0], parts[1:]
