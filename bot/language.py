@@ -114,6 +114,7 @@ class Language:
         self._coercion = _any(hints.coercion if hints else [])
         self._incident = _any(hints.incident if hints else [])
         self._contact_request = _any(hints.contact_request if hints else [])
+        self._talk_request = _any(hints.talk_request if hints else [])
         self._ages = [re.compile(p) for p in (hints.ages if hints else [])]
         self._years = [re.compile(p) for p in (hints.year_groups if hints else [])]
         names: dict[str, str] = {}
@@ -201,7 +202,7 @@ class Language:
                   and route.score < OVERRULE_SCORE):
                 # Keywords matched loosely and the model, trained on how people write, reads it otherwise.
                 route = best
-        if route is None and self._contact_request is not None and self._contact_request.search(norm):
+        if route is None:
             route = self._contact_route(head, norm, guess, named or area)
         facts = self.facts(norm)
         hints = self.content.language
@@ -227,9 +228,14 @@ class Language:
         )
 
     def _contact_route(self, text: str, norm: str, who: str | None, area: str | None) -> Route | None:
-        """ "Who do I ring?" that nothing else answered: the local contact for an adult (out of hours when the
-        words say so), Childline for a young person."""
-        if who == "young_person":
+        """ "Who can I talk to?" or "who do I ring?" that nothing else answered. Someone to talk to: Childline for a
+        young person (or someone not yet known), the NSPCC helpline for an adult. Whom to ring: the local contact for
+        an adult (out of hours when the words say so), Childline for a young person."""
+        if self._talk_request is not None and self._talk_request.search(norm):
+            intent = "nspcc" if who in ("parent", "practitioner") else "childline"
+        elif self._contact_request is None or not self._contact_request.search(norm):
+            return None
+        elif who == "young_person":
             intent = "childline"
         else:
             intent = "out_of_hours" if self.router.out_of_hours.search(norm) else "social_care"

@@ -289,6 +289,7 @@ class Language(_Strict):
     coercion: list[str] = Field(default_factory=list)
     incident: list[str] = Field(default_factory=list)  # words that make a practitioner's message an incident
     contact_request: list[str] = Field(default_factory=list)  # words asking whom to call ("who do i ring")
+    talk_request: list[str] = Field(default_factory=list)  # words asking for someone to talk to
     ages: list[str] = Field(default_factory=list)  # patterns with one group: an age in years
     year_groups: list[str] = Field(default_factory=list)  # patterns with one group: an English school year
     prefill: Prefill = Field(default_factory=Prefill)

@@ -136,6 +136,17 @@ def test_a_first_person_statement_of_intent_is_a_crisis_whatever_else(
         assert language.read(typed, "young_person").crisis is not None
 
 
+@pytest.mark.parametrize("typed", ["i was just raped", "someone sexually assaulted me on the bus",
+                                   "ran away from home"])
+def test_a_disclosure_of_assault_or_running_away_gets_the_card(assistant: Assistant, typed: str) -> None:
+    assert say(assistant, typed).replies[0].kind == "crisis"
+
+
+def test_an_incident_names_the_dsl_before_the_first_question(assistant: Assistant) -> None:
+    reply = say(assistant, "Year 9 pupil sent a nude to another pupil, what do I do?")
+    assert "DSL" in text_of(reply)
+
+
 def test_two_words_the_model_is_sure_of_are_enough_but_one_is_not(language: Language) -> None:
     assert language.read("being attacked", "young_person").crisis == "violence"
     assert language.read("ok thanks", "young_person").crisis is None
@@ -233,6 +244,9 @@ def test_who_is_asking_is_inferred_said_and_changeable(
          "03000 41 11 11"),
         ("Friday 5pm, Dover. Who takes referrals now?", "practitioner", "kent", "03000 41 91 91"),
         ("is there anyone local i can talk to", "young_person", "leeds", "0800 1111"),
+        ("idk who to talk to", None, None, "0800 1111"),  # not yet known who: Childline
+        ("Grandmother in Folkestone, found pictures on his tablet. Which council number do I ring?", "parent", None,
+         "03000 41 11 11"),
     ],
 )
 def test_who_do_i_ring_gets_the_local_contact(
