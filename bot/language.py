@@ -13,7 +13,9 @@ Nothing here keeps or logs the text.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +39,7 @@ SHORT_OTHER = 2  # words: a message this short that the phrase list does not mat
 SHORT_OTHER_P = 0.9  # ...two words the model is this sure of ("being attacked", not "ok thanks"; one word never)
 MAYBE = 3  # plausible answers offered when none is clearly meant
 MAYBE_P = 0.15  # the learned model's least probability for an intent to be offered
+RECENT = 64  # crisis readings remembered (by hash), so that one turn reads a message once
 MAX_READ = 4000  # characters understood for meaning; crisis words are looked for in all of the message
 COMMAND_WORDS = 6  # words: a longer message is about something else, not a command to the bot ("she deleted it all")
 SHORT_COMMANDS = frozenset({"command:forget", "command:restart", "command:exit", "command:back"})
@@ -105,6 +108,7 @@ class Language:
             intents = _load_intents(content.root)
         self.intents: LinearModel | None = intents if isinstance(intents, LinearModel) else None
         self._intent = {i.id: i for i in content.intents}
+        self._recent: OrderedDict[bytes, tuple[str | None, float, bool]] = OrderedDict()
         hints = content.language
         self._who = [
             (who, _any(pats)) for who, pats in (hints.audience.items() if hints else []) if pats
@@ -146,6 +150,20 @@ class Language:
         The phrase list reads all of the text; the classifier weighs its match with the words around it.
         Without a model, the phrase list decides alone. ``by_phrase`` and ``folded`` (the phrase list's
         verdict and :meth:`fold` of the text) may be passed in when they are known already."""
+        # A turn asks more than once (the service's check before the turn, the assistant's, the reading); the
+        # answer is remembered for a few messages under a hash of the words, never the words themselves.
+        key = hashlib.blake2b(f"{who}\x00{text}".encode(), digest_size=16).digest()
+        known = self._recent.get(key)
+        if known is not None:
+            return known
+        found = self._crisis_kind(text, who, by_phrase, folded)
+        self._recent[key] = found
+        if len(self._recent) > RECENT:
+            self._recent.popitem(last=False)
+        return found
+
+    def _crisis_kind(self, text: str, who: str | None, by_phrase: bool | None,
+                     folded: str | None) -> tuple[str | None, float, bool]:
         if by_phrase is None:
             by_phrase = self.crisis.is_crisis(text)
         extra = context(phrase_list=by_phrase, question="?" in text, who=who)

@@ -356,3 +356,16 @@ def test_an_online_contact_of_unknown_age_is_suggested_as_unknown(assistant: Ass
     assert s is not None and s.answers == []
     assert dict(s.hints) == {"age_band": "13_to_17", "adult_involved": "unknown", "aggravating_factors": "yes"}
     assert content.text("fact_adult_unknown") in reply.replies[0].text
+
+
+def test_a_message_is_read_for_danger_once_a_turn_and_remembered_only_by_hash(content: Content) -> None:
+    language = Language(content)
+    typed = "he says he will post my pics at 9 unless i pay"
+    first = language.crisis_kind(typed, "young_person")
+    assert language.crisis_kind(typed, "young_person") == first and first[0] == "sextortion"
+    assert language.crisis_kind(typed, None)[0] == "sextortion"  # who is part of what is remembered
+    assert all(isinstance(k, bytes) and len(k) == 16 for k in language._recent)
+    assert not any(typed.encode() in k for k in language._recent)
+    for n in range(100):  # bounded
+        language.crisis_kind(f"message {n}", None)
+    assert len(language._recent) <= 64
