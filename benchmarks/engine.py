@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.common import Section, fmt_int
+from bot.action import ShowTopic
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
 from bot.session import Session
@@ -91,7 +92,7 @@ def build_scripts(assistant: Assistant) -> tuple[Script, Script]:
         reply = assistant.handle(reply.session, who_in, now)
         area_in = _pick(reply.replies[-1].options, assistant.content.areas["leeds"].name)
         assert who in assistant.content.topics[TOPIC].who
-        topic_in = Inbound("action", action=assistant.option_for("t", TOPIC))
+        topic_in = Inbound("action", action=assistant.button(ShowTopic(TOPIC)))
         variants.append((s_start, who_in, area_in, topic_in))
     return (
         Script("triage (Kent, 7 turns)", (tuple(triage),), TRIAGE_EVENTS),

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dialogs.schema import AreaPack, Contact, Flow, Intent, Language, Meta, Safety, Source, Topic
+from dialogs.schema import AreaPack, Command, Contact, Flow, Intent, Language, Meta, Safety, Source, Topic
 
 
 @dataclass
@@ -29,6 +29,7 @@ class Content:
     synonyms: dict[str, list[str]] = field(default_factory=dict)  # answer id → words typed for it
     language: Language | None = None  # content/language/hints.yaml
     root: Path | None = None  # the folder it was loaded from (the crisis model's weights live there too)
+    commands: dict[str, Command] = field(default_factory=dict)  # content/commands.yaml, in file order
 
     def contacts_for(self, area: str) -> dict[str, Contact]:
         """The contacts visible in an area: the national pack plus the area's own.

@@ -14,12 +14,13 @@ from pathlib import Path
 
 from dialogs.content import Content
 from dialogs.load import ContentError, Problem, load_bank_holidays, read_content
-from dialogs.schema import Flow
+from dialogs.schema import PLATFORMS, Flow
 
 RESERVED_CHOICE_IDS = {"trigger", "state", "may_trigger"}
 RECHECK_AFTER_MONTHS = 6  # contacts change: each is re-checked at least this often (a warning, not an error)
 _TARGET = re.compile(r"^(contact|topic|flow|command):([a-z0-9_]+)(?::([a-z0-9_]+))?$")
-COMMANDS = {"contacts", "urgent", "help", "restart", "back", "forget", "start", "exit", "triage", "hello"}
+COMMANDS_FILE = "content/commands.yaml"
+MENU_TEXT = (3, 256)  # Telegram's limits on a command's description
 
 
 def load_content(root: Path | None = None, *, lint: bool = True, today: dt.date | None = None) -> Content:
@@ -57,6 +58,7 @@ def lint_content(content: Content, *, today: dt.date | None = None) -> list[Prob
         problems += _lint_flow(content, flow)
     problems += _lint_areas(content)
     problems += _lint_topics_and_intents(content)
+    problems += _lint_commands(content)
     return problems
 
 
@@ -228,7 +230,7 @@ def _lint_topics_and_intents(content: Content) -> list[Problem]:
         return (
             (kind == "contact" and ident in everywhere)
             or (kind == "topic" and ident in content.topics)
-            or (kind == "command" and ident in COMMANDS)
+            or (kind == "command" and ident in content.commands)
             or (
                 kind == "flow"
                 and ident in content.flows
@@ -274,4 +276,39 @@ def _lint_topics_and_intents(content: Content) -> list[Problem]:
             re.compile(pattern)
         except re.error as exc:
             out.append(Problem("content/safety.yaml", f"patterns[{i}]", f"bad pattern: {exc}"))
+    return out
+
+
+def _lint_commands(content: Content) -> list[Problem]:
+    """``content/commands.yaml``: each word means one command on each platform; menus and buttons have
+    their words."""
+    out: list[Problem] = []
+    if not content.commands:
+        out.append(Problem(COMMANDS_FILE, "file", "no commands: at least start, help and urgent are needed"))
+    for platform in PLATFORMS:
+        meaning: dict[str, str] = {}
+        for name, command in content.commands.items():
+            if platform not in command.platforms:
+                continue
+            for word in (name, *command.other_names(platform)):
+                if meaning.get(word, name) != name:
+                    out.append(Problem(COMMANDS_FILE, name, f"{word!r} already means {meaning[word]!r} on {platform}"))
+                meaning.setdefault(word, name)
+    for name, command in content.commands.items():
+        for platform, text in command.menu.items():
+            if platform not in command.platforms:
+                out.append(Problem(COMMANDS_FILE, f"{name}.menu.{platform}", f"listed on {platform}, where it is "
+                                                                              "not accepted (see platforms)"))
+            if not MENU_TEXT[0] <= len(text.strip()) <= MENU_TEXT[1]:
+                out.append(Problem(COMMANDS_FILE, f"{name}.menu.{platform}",
+                                   "say it in {}-{} characters".format(*MENU_TEXT)))
+        for platform in command.platform_aliases:
+            if platform not in command.platforms:
+                out.append(Problem(COMMANDS_FILE, f"{name}.platform_aliases.{platform}",
+                                   f"not accepted on {platform} (see platforms)"))
+        if command.button and f"nav_{name}" not in content.messages:
+            out.append(Problem(COMMANDS_FILE, f"{name}.button", f"a button needs its label: add nav_{name} to "
+                                                                "content/messages.yaml"))
+        if not command.platforms or not command.audiences:
+            out.append(Problem(COMMANDS_FILE, name, "give at least one platform and one audience"))
     return out

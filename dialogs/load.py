@@ -19,8 +19,10 @@ from pydantic import BaseModel, ValidationError
 
 from dialogs.content import Content
 from dialogs.schema import (
+    COMMAND_NAME,
     AreaPack,
     BankHolidays,
+    Command,
     Flow,
     Language,
     MessagesFile,
@@ -209,6 +211,24 @@ class _Reader:
             self.files[f"{kind}:{item.id}"] = rel
         return out
 
+    def commands(self) -> dict[str, Command]:
+        """``commands.yaml``: command name → :class:`Command`, in file order."""
+        path = self.root / "commands.yaml"
+        rel = self.rel(path)
+        data = self.data(path)
+        out: dict[str, Command] = {}
+        if isinstance(data, dict):
+            for name, raw in data.items():
+                if not isinstance(name, str) or not re.fullmatch(COMMAND_NAME, name):
+                    self.problems.append(Problem(rel, str(name), "a command name is 1-32 of a-z, 0-9, _"))
+                    continue
+                command = self.build(Command, raw or {}, f"{rel}: {name}")
+                if command is not None:
+                    out[name] = command
+        elif data is not None:
+            self.problems.append(Problem(rel, "file", "must map command names to their settings"))
+        return out
+
     def messages(self) -> dict[str, str]:
         """``messages.yaml`` and ``messages/*.yaml`` as one table: a key may be defined once."""
         out: dict[str, str] = {}
@@ -234,6 +254,7 @@ def read_content(root: Path | None = None) -> tuple[Content | None, list[Problem
     safety = r.file(Safety, "safety.yaml")
     messages = r.messages()
     sources = r.file(SourcesFile, "sources.yaml", empty={})
+    commands = r.commands()
     language = r.file(Language, "language/hints.yaml")
     if (r.root / "language" / "model.yaml").exists():  # the crisis model's weights: retraining changes the version
         r.data(r.root / "language" / "model.yaml")
@@ -255,6 +276,7 @@ def read_content(root: Path | None = None) -> tuple[Content | None, list[Problem
         synonyms=routing.synonyms,
         language=language,
         root=r.root,
+        commands=commands,
     ), r.problems
 
 

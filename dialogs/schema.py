@@ -8,7 +8,7 @@ Files and their models: ``meta.yaml`` :class:`Meta`; ``areas/<id>.yaml`` :class:
 ``flows/<id>.yaml`` :class:`Flow`; ``topics.yaml`` :class:`TopicsFile`; ``routing.yaml``
 :class:`RoutingFile`; ``safety.yaml`` :class:`Safety`; ``messages.yaml`` and ``messages/*.yaml``
 :class:`MessagesFile`; ``sources.yaml`` :class:`SourcesFile`; ``language/hints.yaml`` :class:`Language`;
-``bank_holidays.yaml`` :class:`BankHolidays`.
+``bank_holidays.yaml`` :class:`BankHolidays`; ``commands.yaml`` :class:`Command` (one per command name).
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ class Intent(_Strict):
     """What a typed message can mean: keywords and example phrases, and where it leads.
 
     ``target`` is ``contact:<id>``, ``topic:<id>``, ``flow:<flow id>:<question or outcome id>``, or
-    ``command:<name>`` (contacts, urgent, help, restart, back, forget).
+    ``command:<name>`` (a command of ``content/commands.yaml``).
     """
 
     id: Id
@@ -324,6 +324,33 @@ class Meta(_Strict):
     version: str
     reviewed: dt.date
     default_area: Id = "national"
+
+
+# -------------------------------------------------------------------------------------------- commands
+
+Platform = Literal["telegram", "slack", "console"]
+PLATFORMS: tuple[Platform, ...] = ("telegram", "slack", "console")
+COMMAND_NAME = r"^[a-z][a-z0-9_]{0,31}$"  # Telegram's rule
+CommandName = Annotated[str, StringConstraints(pattern=COMMAND_NAME)]
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+
+
+class Command(_Strict):
+    """One entry of ``content/commands.yaml``: a command people type, keyed there by its name."""
+
+    aliases: dict[LanguageCode, list[CommandName]] = Field(default_factory=dict)
+    platform_aliases: dict[Platform, list[CommandName]] = Field(default_factory=dict)
+    platforms: list[Platform] = Field(default_factory=lambda: list(PLATFORMS))
+    audiences: list[Who] = Field(default_factory=lambda: list(_ALL_WHO))
+    private_only: bool = False
+    button: bool = False
+    menu: dict[Platform, str] = Field(default_factory=dict)  # platform → the short description listed there
+    usage: str = ""
+
+    def other_names(self, platform: str | None = None) -> list[str]:
+        """Its aliases in every language, then those it has on ``platform`` only."""
+        words = [w for ws in self.aliases.values() for w in ws]
+        return words + [w for p, ws in self.platform_aliases.items() if p == platform for w in ws]
 
 
 # ---------------------------------------------------------------------------------- whole-file models

@@ -62,6 +62,7 @@ from adapters.slack.blocks import (
     SlackMessage,
 )
 from adapters.slack.checks import CheckProcess
+from bot.action import Nav, ShowTopic
 from bot.assistant import Defaults, Reply
 from bot.logs import log, log_error
 from bot.service import Handled, Service
@@ -73,8 +74,6 @@ Done = Callable[[str, str], None]
 PLATFORM = "slack"
 # Replies about a case: never shown outside the user's DM with the bot.
 PRIVATE_KINDS = frozenset({"menu", "outcome", "record"})
-# Slash command words passed to the assistant as commands (anything else is read as typed text).
-ASSISTANT_COMMANDS = frozenset({"urgent", "emergency", "sos", "forget", "exit", "quit", "restart", "back"})
 # HTTP mode: request bodies larger than this (a long DM: Slack allows 40,000 characters) are read and
 # dispatched at most HEAVY_AT_ONCE at a time, so that a flood of them never delays small requests (slash
 # commands, buttons), which are never held.
@@ -218,7 +217,6 @@ class Where:
     respond: AsyncRespond | None = None  # an ephemeral answer in a channel, when one is possible
     channel: str | None = None  # the channel a slash command was typed in
     pressed_ts: str | None = None  # the DM message whose button was pressed
-    token: str = ""  # the pressed button's token
     key: str = ""  # the conversation's hashed key: messages posted in the DM are remembered under it
 
 
@@ -552,8 +550,6 @@ class SlackBot:
                     result = await self._long_turn(turn, work)
                 else:
                     result = await work(turn)
-                if result in ("crisis", "urgent"):
-                    self.limit.note(turn.key, "crisis")
             except Exception as exc:
                 if isinstance(exc, SlackApiError):
                     error = str(exc.response.get("error", ""))
@@ -622,16 +618,14 @@ class SlackBot:
         except Exception as exc:
             log_error("slack_crisis_check_failed", exc, kind=turn.kind)
         outs = [card] if card is not None else [self.assistant.sorry()]
-        await self._deliver(Reply(None, outs, "error"), replace(turn.where, pressed_ts=None, token=""))
-        if card is not None:
-            self.limit.note(turn.key, "crisis")
+        await self._deliver(Reply(None, outs, "error"), replace(turn.where, pressed_ts=None))  # notes a card
         return "error_crisis" if card is not None else "error"
 
     async def _over_limit(self, turn: Turn) -> str:
         """Beyond the person's in-flight limit: not handed to the service. A crisis still gets the crisis card
         (once a window); otherwise one calm "you're sending a lot" a window, and the rest is dropped."""
         log("slack_busy", kind=turn.kind, conv=turn.key[:12], in_flight=self.limit.busy(turn.key))
-        where = replace(turn.where, pressed_ts=None, token="")
+        where = replace(turn.where, pressed_ts=None)
         card: Outbound | None = None
         if not self.limit.noticed(turn.key, "crisis"):
             try:
@@ -712,13 +706,12 @@ class SlackBot:
         name, _, arg = text.partition(" ")
         name, arg = name.lower(), arg.strip()
         inbound: Inbound | None
+        command_name = self.assistant.commands.resolve(name, PLATFORM)  # content/commands.yaml, Slack's words
         if not text or name == "menu":
             inbound, name = None, "menu"
-        elif name in ("triage", "start"):
-            inbound = Inbound("command", command="triage", arg=arg)
-        elif name in ("help", "contacts") or name in ASSISTANT_COMMANDS:
-            inbound = Inbound("command", command=name, arg=arg)
-        else:
+        elif command_name is not None:
+            inbound, name = Inbound("command", command=command_name, arg=arg), command_name
+        else:  # anything else is read as typed text
             inbound = Inbound("text", text=text)
         where = Where(client, team, user, respond=respond, channel=str(command.get("channel_id", "")))
         event_id = _event_id("cmd", command.get("trigger_id"))
@@ -737,7 +730,7 @@ class SlackBot:
         )
         if handled.duplicate or handled.reply is None:
             return _unanswered(handled)
-        if turn.name == "help" and handled.reply.event == "help":
+        if turn.name == "help" and handled.reply.help:
             help_message = self.render.help(handled.reply.replies, self.render.area_order(), command=turn.slash)
             await where.respond(**help_message.as_kwargs(), response_type="ephemeral")
             return "help"
@@ -746,12 +739,12 @@ class SlackBot:
 
     def _menu(self) -> SlackMessage:
         topics = [
-            Option(self.assistant.option_for("t", t.id), t.title)
+            Option(self.assistant.button(ShowTopic(t.id)), t.title)
             for t in self.content.topics.values()
             if "practitioner" in t.who
         ]
         nav = [
-            Option(self.assistant.option_for("g", name), self.content.text(f"nav_{name}"), nav=True)
+            Option(self.assistant.button(Nav(name)), self.content.text(f"nav_{name}"), nav=True)
             for name in ("contacts", "help", "urgent")
         ]
         return self.render.menu(topics, nav)
@@ -772,7 +765,6 @@ class SlackBot:
         team = _team(context, (body.get("user") or {}).get("team_id"))
         action_id = str(action.get("action_id", ""))
         event_id = _event_id("act", body.get("trigger_id") or action.get("action_ts"))
-        token = ""
         if action_id == ACTION_AREA:
             area = str((action.get("selected_option") or {}).get("value", ""))
             if area not in self.content.areas:
@@ -783,11 +775,10 @@ class SlackBot:
         elif action_id == ACTION_TRIAGE:
             inbound = Inbound("command", command="triage")
         elif action_id.startswith(ACTION_OPTION):
-            token = str(action.get("value", ""))
-            inbound = Inbound("action", action=token)
+            inbound = Inbound("action", action=str(action.get("value", "")))
         else:
             return "ignored"  # e.g. a link button: nothing to do
-        where = self._where_pressed(body, respond, client, team, user, token)
+        where = self._where_pressed(body, respond, client, team, user)
         return self._turn("action", team, user, inbound, where, event_id, action_id)
 
     async def _action(self, turn: Turn) -> str:
@@ -814,7 +805,7 @@ class SlackBot:
 
     @staticmethod
     def _where_pressed(
-        body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, team: str, user: str, token: str
+        body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, team: str, user: str
     ) -> Where:
         container = body.get("container") or {}
         if container.get("type") == "view":  # App Home: replies go to the DM
@@ -822,7 +813,7 @@ class SlackBot:
         channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
         if container.get("is_ephemeral") or not channel.startswith("D"):
             return Where(client, team, user, respond=respond, channel=channel)
-        return Where(client, team, user, dm=channel, pressed_ts=container.get("message_ts"), token=token)
+        return Where(client, team, user, dm=channel, pressed_ts=container.get("message_ts"))
 
     # ---------------------------------------------------------------------------------------------- DMs
 
@@ -870,7 +861,7 @@ class SlackBot:
     # ------------------------------------------------------------------------------------------ delivery
 
     def _platform_wording(self, out: Outbound, reply: Reply) -> Outbound:
-        if reply.event == "forget" and out.kind == "farewell":
+        if reply.forgotten and out.kind == "farewell":
             return Outbound(self.content.text("slack_forgotten"), kind="farewell")
         return out
 
@@ -888,23 +879,25 @@ class SlackBot:
     async def _deliver(self, reply: Reply, where: Where) -> None:
         """Send a turn's replies where they may go: the DM for anything about a case, else ephemeral."""
         outs = [self._platform_wording(o, reply) for o in reply.replies]
+        if reply.crisis and where.key:  # a crisis card went out: the busy notice then never replaces one
+            self.limit.note(where.key, "crisis")
         if reply.delete_conversation:
             await self._quick_exit(reply, outs, where)
             return
-        if reply.session is None and reply.event == "forget":
+        if reply.forgotten:
             self._forget_local(where.key)
         if where.dm is not None:
-            await self._post(where, where.dm, outs, reply.event, where.pressed_ts, where.token)
+            await self._post(where, where.dm, outs, reply, where.pressed_ts)
             return
         if where.respond is None:
-            await self._post(where, await self._dm_or_later(where), outs, reply.event)
+            await self._post(where, await self._dm_or_later(where), outs, reply)
             return
         private = [o for o in outs if o.kind in PRIVATE_KINDS]
         public = [o for o in outs if o.kind not in PRIVATE_KINDS]
         note: SlackMessage | None = None
         if private:
             dm = await self._dm_or_later(where)
-            await self._post(where, dm, private, reply.event)
+            await self._post(where, dm, private, reply)
             if dm is not None and dm != where.channel:  # (unknown yet: the DM itself will show it)
                 note = self.render.dm_note(where.team, dm)
         if public or note is not None:
@@ -1010,9 +1003,8 @@ class SlackBot:
         where: Where,
         channel: str | None,
         outs: list[Outbound],
-        event: str,
+        reply: Reply,
         pressed_ts: str | None = None,
-        token: str = "",
     ) -> None:
         """Post replies in the DM (``channel``; ``None``: not opened yet). A pressed question is edited in
         place: to "✓ question — answer" when it was answered, to the reply itself when the reply replaces it
@@ -1025,9 +1017,9 @@ class SlackBot:
         if pressed_ts and channel is not None:
             update: SlackMessage | None = None
             replacing = False
-            if event in ("answer", "outcome"):
-                update = self.render.answered(token)
-            if update is None and outs and (outs[0].replace_menu or event == "explain"):
+            if reply.answered is not None:
+                update = self.render.answered(reply.answered)
+            if update is None and outs and (outs[0].replace_menu or reply.explains):
                 if self.outbox.has(queue):
                     update = None  # the question may be out of date by the time this arrives
                 else:
@@ -1042,7 +1034,7 @@ class SlackBot:
                     log("slack_update_failed", level=logging.WARNING, error=error[:40] or type(exc).__name__)
                     if replacing:
                         await self._post_one(where, channel, update, crisis=False, track=True, queue=queue)
-        track = bool(where.key) and event != "forget"
+        track = bool(where.key) and not reply.forgotten
         for out in outs:
             message = self.render.message(out)
             await self._post_one(where, channel, message, crisis=out.kind == "crisis", track=track, queue=queue)

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.text import split_text
+from bot.action import Nav
 from bot.areas import area_label, area_order
 from bot.assistant import Assistant
 from bot.contacts import order_by_open, status_text
+from bot.reply import Answered
 from bot.types import Option, Outbound
 from dialogs.content import Content
 from dialogs.schema import Contact
@@ -88,8 +90,8 @@ class Renderer:
         self.content = content
         self.assistant = assistant
         self.command = command
-        self._urgent = assistant.option_for("g", "urgent")
-        self._record = assistant.option_for("g", "record")
+        self._urgent = assistant.button(Nav("urgent"))
+        self._record = assistant.button(Nav("record"))
 
     def text(self, key: str, **values: str) -> str:
         return self.content.text(key, **values)
@@ -151,24 +153,14 @@ class Renderer:
         _renumber(blocks)
         return SlackMessage(_clip("\n\n".join(fallback(o) for o in outs), MAX_FALLBACK), _fit(blocks, MAX_BLOCKS))
 
-    def answered(self, token: str) -> SlackMessage | None:
+    def answered(self, answered: Answered) -> SlackMessage:
         """What a question message becomes once answered: "✓ question — answer" (and the flow's intro, if it
-        was the first question), from the pressed button's token; ``None`` if it is not a choice."""
-        parts = self.assistant.signer.verify(token)
-        if not parts or parts[0] != "c" or len(parts) != 5:
-            return None
-        flow = self.content.flows.get(parts[1])
-        if flow is None or not (parts[2].isdigit() and parts[3].isdigit()):
-            return None
-        qi, ci = int(parts[2]), int(parts[3])
-        if qi >= len(flow.questions) or ci >= len(flow.questions[qi].choices):
-            return None
-        q = flow.questions[qi]
-        line = self.text("slack_answered", question=q.text, answer=q.choices[ci].label)
+        was the first question)."""
+        line = self.text("slack_answered", question=answered.question, answer=answered.answer)
         blocks: list[Block] = []
-        if q.id == flow.start:
-            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*{escape(flow.title)}*"}]})
-            blocks += [_section(escape(c)) for c in chunks(unwrap(flow.intro))]
+        if answered.first:
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*{escape(answered.title)}*"}]})
+            blocks += [_section(escape(c)) for c in chunks(unwrap(answered.intro))]
         blocks.append(_section(escape(line)))
         return SlackMessage(line, blocks)
 
@@ -199,7 +191,11 @@ class Renderer:
     def help(self, core: list[Outbound], areas: list[str], command: str = "") -> SlackMessage:
         """/ypsi help: how to use the slash command, then the assistant's own help."""
         slash = command or self.command
-        usage = Outbound(self.text("slack_help", command=slash, areas="|".join(areas)), kind="info")
+        lines = []
+        for entry in self.assistant.commands.menu("slack"):  # content/commands.yaml
+            typed = " ".join(w for w in (slash, entry.name, entry.usage.format(areas="|".join(areas))) if w)
+            lines.append(f"*{typed}* {entry.description.format(command=slash)}")
+        usage = Outbound(self.text("slack_help", command=slash, commands="\n".join(lines)), kind="info")
         return self.merged([usage, *core])
 
     def dm_note(self, team_id: str, dm_channel: str) -> SlackMessage:

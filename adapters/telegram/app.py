@@ -75,8 +75,6 @@ Callback: TypeAlias = Callable[[Update, Context], Coroutine[Any, Any, None]]
 T = TypeVar("T")
 
 PLATFORM = "telegram"
-#: The commands shown in Telegram's "/" menu, in order; descriptions are ``telegram_cmd_<name>`` messages.
-COMMANDS = ("start", "help", "contacts", "urgent", "exit", "forget")
 #: What we ask Telegram to send us (nothing else is handled).
 ALLOWED_UPDATES = ("message", "callback_query", "channel_post")
 #: The deep-link payload of the link offered in groups (``/start private`` is a plain start).
@@ -236,7 +234,9 @@ class TelegramAdapter:
     async def post_init(self, app: TelegramApp) -> None:
         """Start the outbox; register the "/" menu (a failure is logged, not fatal: typed commands work)."""
         await self.outbox.start()
-        commands = [BotCommand(name, self.text(f"telegram_cmd_{name}")) for name in COMMANDS]
+        # The "/" menu: the commands content/commands.yaml lists for Telegram, in its order.
+        menu = self.service.assistant.commands.menu(PLATFORM)
+        commands = [BotCommand(entry.name, entry.description) for entry in menu]
         try:
             await self._call("setMyCommands", lambda: app.bot.set_my_commands(commands))
         except TelegramError as exc:

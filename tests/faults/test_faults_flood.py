@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from faults_support import assert_crisis_card
 
+from bot.action import Nav
 from bot.assistant import Assistant
 from bot.ratelimit import RateLimiter
 from bot.service import Service
@@ -56,7 +57,7 @@ async def test_a_crisis_message_always_gets_the_card_even_when_limited(
     for n in range(25):
         await service.handle(ALICE, Inbound("text", text="hello"), event_id=f"a{n}")
     for n, inbound in enumerate([Inbound("text", text="i want to kill myself"), Inbound("command", command="urgent"),
-                                 Inbound("action", action=assistant.option_for("g", "urgent"))]):
+                                 Inbound("action", action=assistant.button(Nav("urgent")))]):
         handled = await service.handle(ALICE, inbound, event_id=f"c{n}")
         assert handled.fault == "rate_limited"
         assert_crisis_card(handled, content)

@@ -19,6 +19,7 @@ import pytest
 from faults_support import OPERATIONS, FaultyStore, assert_crisis_card, log_lines
 from test_store_support import RedisServer
 
+from bot.action import Nav
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
 from bot.store import MemoryStore, SQLiteStore
@@ -65,7 +66,7 @@ async def test_redis_stopped_mid_conversation(
             handled = await service.handle(REF, inbound, event_id=f"Ev-{name}", defaults=SLACK)
             assert_crisis_card(handled, content)
             assert handled.fault == "store"
-        urgent_button = assistant.option_for("g", "urgent")
+        urgent_button = assistant.button(Nav("urgent"))
         pressed = await service.handle(REF, Inbound("action", action=urgent_button), defaults=SLACK)
         assert_crisis_card(pressed, content)
 

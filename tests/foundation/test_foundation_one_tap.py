@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from adapters.console import ConsoleChat, console_service, plain
-from bot.assistant import MAX_COPY, Assistant, Defaults
+from bot.assistant import Assistant, Defaults
+from bot.screens import MAX_COPY
 from bot.types import Inbound, Option, Outbound
 from dialogs.content import Content
 from dialogs.lint import load_content

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from adapters.console import console_service, run_console
+from bot.action import Nav
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
 from bot.store import MemoryStore, SessionStore, SQLiteStore
@@ -103,7 +104,7 @@ async def test_service_conversations_log_no_text_ids_or_secrets(
     for line in logs.splitlines():  # only our JSON lines, each with a hashed prefix at most
         for conv in re.findall(r'"conv":"([^"]*)"', line):
             assert len(conv) == 12 and any(k.startswith(conv) for k in keys)
-    _assert_clean(logs, keys, [assistant.option_for("g", "restart")])
+    _assert_clean(logs, keys, [assistant.button(Nav("restart"))])
     # The SQLite file holds none of it either (the sessions were forgotten; check the bytes anyway).
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file()).decode("latin-1")
     _assert_clean(raw + logs, keys, [])

@@ -17,7 +17,7 @@ from adapters.slack.blocks import (
     escape,
     unwrap,
 )
-from bot.assistant import Assistant, Defaults
+from bot.assistant import Assistant, Defaults, Reply
 from bot.types import Inbound, Option, Outbound
 from dialogs.content import Content
 
@@ -35,10 +35,20 @@ def render(content: Content, assistant: Assistant) -> Renderer:
 
 
 def first_question(assistant: Assistant, area: str = "kent") -> Outbound:
-    reply = assistant.handle(
+    return triage(assistant, area).replies[-1]
+
+
+def triage(assistant: Assistant, area: str = "kent") -> Reply:
+    return assistant.handle(
         None, Inbound("command", command="triage", arg=area), AT, Defaults("practitioner", "national", True)
     )
-    return reply.replies[-1]
+
+
+def press(assistant: Assistant, token: str) -> Reply:
+    """Press a button of the first question: the reply says what the button answered, if anything."""
+    started = triage(assistant)
+    return assistant.handle(started.session, Inbound("action", action=token), AT,
+                            Defaults("practitioner", "national", True))
 
 
 def test_question_buttons_carry_the_tokens_choices_before_navigation(render: Renderer, assistant: Assistant) -> None:
@@ -100,8 +110,10 @@ def test_answered_question_shows_the_choice_and_keeps_the_intro_of_the_first(
 ) -> None:
     out = first_question(assistant)
     no = next(o for o in out.options if o.label == "No")
+    pressed = press(assistant, no.action).answered
+    assert pressed is not None
 
-    answered = render.answered(no.action)
+    answered = render.answered(pressed)
 
     assert answered is not None
     assert answered.text == "✓ Is any child in immediate danger right now? — No"
@@ -109,15 +121,16 @@ def test_answered_question_shows_the_choice_and_keeps_the_intro_of_the_first(
     assert buttons(answered.blocks) == []
 
 
-def test_only_a_genuine_choice_token_is_summarised(render: Renderer, assistant: Assistant) -> None:
+def test_only_a_genuine_choice_token_is_summarised(assistant: Assistant) -> None:
     out = first_question(assistant)
     nav = next(o for o in out.options if o.nav)
     choice = next(o for o in out.options if not o.nav)
 
-    assert render.answered(nav.action) is None
+    assert press(assistant, choice.action).answered is not None
+    assert press(assistant, nav.action).answered is None
     tampered = choice.action[:-1] + ("y" if choice.action.endswith("x") else "x")  # never the same token
-    assert render.answered(tampered) is None
-    assert render.answered("c.kent.99.0.abcd~forgedsig0") is None
+    assert press(assistant, tampered).answered is None
+    assert press(assistant, "c.kent.99.0.abcd~forgedsig0").answered is None
 
 
 def test_decision_record_is_preformatted(render: Renderer) -> None:

@@ -36,7 +36,7 @@ async def test_state_from_older_content_whose_step_is_gone_restarts_politely(
     service = Service(assistant, store, SECRET)
     key = service.key(REF)
     await store.save(key, old_session(content, "a_question_that_was_removed", [("immediate_danger", "no")]))
-    stale_button = assistant.option_for("c", "kent", "2", "0", "dead")  # a menu from the old content
+    stale_button = assistant.signer.sign("c", "kent", "2", "0", "dead")  # a menu from the old content
     handled = await service.handle(REF, Inbound("action", action=stale_button), event_id="Ev1")
     assert handled.reply is not None
     texts = [r.text for r in handled.reply.replies]

@@ -24,6 +24,7 @@ from adapters.telegram.app import TelegramAdapter, TelegramApp, build_applicatio
 from adapters.telegram.retry import RetryPolicy, Timeouts
 from adapters.telegram.serve import running
 from benchmarks.fakes.telegram_api import Call, FakeTelegram, ptb_request
+from bot.action import Action
 from bot.assistant import Assistant, Defaults
 from bot.service import Service
 from bot.store import MemoryStore, SessionStore
@@ -130,9 +131,9 @@ class Bot:
                 return message_id, {b["text"]: b["callback_data"] for row in rows for b in row if "callback_data" in b}
         raise AssertionError("no menu in this chat")
 
-    def token(self, *parts: str) -> str:
+    def token(self, action: Action) -> str:
         """A button token as this deployment signs it (to press buttons before they are shown)."""
-        return self.adapter.service.assistant.option_for(*parts)
+        return self.adapter.service.assistant.button(action)
 
 
 def texts(calls: list[Call]) -> list[str]:

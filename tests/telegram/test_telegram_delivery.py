@@ -11,6 +11,7 @@ from telegram_harness import Bot, joined, methods, texts
 
 from adapters.telegram.ordering import PerChatUpdateProcessor
 from adapters.telegram.render import MAX_MESSAGE, utf16_len
+from bot.action import Answer, Nav, PickArea, PickWho
 from bot.session import Session
 from bot.store import MemoryStore
 from bot.types import Option, Outbound
@@ -94,7 +95,7 @@ async def test_a_button_from_an_old_menu_gets_a_polite_expiry_and_a_fresh_menu(b
 
 async def test_a_button_on_a_message_telegram_no_longer_has_still_gets_an_answer(bot: Bot, content: Content) -> None:
     await bot.command(721, "start")
-    calls = await bot.press(721, 9_999, bot.token("g", "contacts"))
+    calls = await bot.press(721, 9_999, bot.token(Nav("contacts")))
     assert methods(calls)[0] == "answerCallbackQuery"
     assert texts(calls)
 
@@ -153,11 +154,11 @@ async def test_updates_of_one_chat_arriving_together_are_handled_in_order(bot: B
     proven deterministically in test_telegram_parts; this checks the wiring end to end.
     """
     assert isinstance(bot.app.update_processor, PerChatUpdateProcessor)
-    parent_topic = bot.token("c", "parent", "0", "1", bot.adapter.service.assistant.ver)
+    parent_topic = bot.token(Answer("parent", 0, 1))
     burst = [
         bot.tg.make_command(760, 760, "start"),
-        bot.tg.make_callback(760, 760, 2, bot.token("w", "parent")),
-        bot.tg.make_callback(760, 760, 2, bot.token("a", "kent")),
+        bot.tg.make_callback(760, 760, 2, bot.token(PickWho("parent"))),
+        bot.tg.make_callback(760, 760, 2, bot.token(PickArea("kent"))),
         bot.tg.make_callback(760, 760, 2, parent_topic),
     ]
     others = [bot.tg.make_command(761 + i, 761 + i, "start") for i in range(5)]
@@ -205,5 +206,5 @@ async def test_a_failing_store_gets_an_apology_not_silence(make_bot: Callable[..
     async with make_bot(store=_StoreDown()) as bot:
         calls = await bot.command(780, "start")
         assert texts(calls) == [content.text("store_down")]  # the service's reply when its store fails
-        calls = await bot.turn(lambda: bot.tg.push_callback(780, 780, 1, bot.token("w", "parent")), 780)
+        calls = await bot.turn(lambda: bot.tg.push_callback(780, 780, 1, bot.token(PickWho("parent"))), 780)
         assert methods(calls) == ["answerCallbackQuery", "sendMessage"]

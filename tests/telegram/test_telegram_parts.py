@@ -22,6 +22,7 @@ from adapters.telegram.run import defaults_for, webhook_secret
 from adapters.telegram.serve import running
 from adapters.telegram.webhook import HEALTH_PATH, SECRET_HEADER, WebhookConfig
 from benchmarks.fakes.telegram_api import FakeTelegram, ptb_request
+from bot.action import Answer
 from bot.assistant import Assistant
 from bot.service import Service
 from bot.settings import Settings, SettingsError
@@ -73,7 +74,7 @@ def test_every_button_token_the_assistant_makes_fits_telegram(content: Content) 
     for flow in content.flows.values():
         for qi, q in enumerate(flow.questions):
             for ci in range(len(q.choices)):
-                token = assistant.option_for("c", flow.id, str(qi), str(ci), assistant.ver)
+                token = assistant.button(Answer(flow.id, qi, ci))
                 assert 1 <= len(token.encode()) <= 64
 
 
