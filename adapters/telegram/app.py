@@ -27,7 +27,6 @@ from typing import Any, TypeAlias, TypeVar
 
 from telegram import (
     Bot,
-    BotCommand,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -38,6 +37,7 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
+from telegram.ext import Defaults as TelegramDefaults
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -51,6 +51,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from adapters.outbox import Outbox, Outcome, Pending
 from adapters.telegram.intake import ScreenedBot, scrub_library_logs
 from adapters.telegram.ordering import PerChatUpdateProcessor
+from adapters.telegram.profile import PRIVATE_COMMANDS, Profile, sync_profile
 from adapters.telegram.render import Piece, render
 from adapters.telegram.retry import (
     SEND_TIMEOUTS,
@@ -75,8 +76,8 @@ Callback: TypeAlias = Callable[[Update, Context], Coroutine[Any, Any, None]]
 T = TypeVar("T")
 
 PLATFORM = "telegram"
-#: The commands shown in Telegram's "/" menu, in order; descriptions are ``telegram_cmd_<name>`` messages.
-COMMANDS = ("start", "help", "contacts", "urgent", "exit", "forget")
+#: The commands of the private chats' "/" menu (groups get only /start: see :mod:`adapters.telegram.profile`).
+COMMANDS = PRIVATE_COMMANDS
 #: What we ask Telegram to send us (nothing else is handled).
 ALLOWED_UPDATES = ("message", "callback_query", "channel_post")
 #: The deep-link payload of the link offered in groups (``/start private`` is a plain start).
@@ -101,7 +102,10 @@ MEDIA_FILTERS: tuple[tuple[str, filters.BaseFilter], ...] = (
     ("story", filters.STORY),
     ("paid_media", filters.PAID_MEDIA),
 )
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+#: What every send and edit uses unless it says otherwise: plain text (no parse mode, so no wording ever
+#: needs escaping; a title is bold by a message entity) and no link previews (a preview card of a help
+#: page pushes the advice and the buttons off a phone's screen).
+BOT_DEFAULTS = TelegramDefaults(parse_mode=None, link_preview_options=LinkPreviewOptions(is_disabled=True))
 
 
 class RecentMessages:
@@ -234,13 +238,10 @@ class TelegramAdapter:
         app.add_error_handler(self.on_error)
 
     async def post_init(self, app: TelegramApp) -> None:
-        """Start the outbox; register the "/" menu (a failure is logged, not fatal: typed commands work)."""
+        """Start the outbox; bring the profile (descriptions, scoped "/" menus) up to date where it differs
+        (a failure is logged, not fatal: typed commands work)."""
         await self.outbox.start()
-        commands = [BotCommand(name, self.text(f"telegram_cmd_{name}")) for name in COMMANDS]
-        try:
-            await self._call("setMyCommands", lambda: app.bot.set_my_commands(commands))
-        except TelegramError as exc:
-            log_error("telegram_set_commands_failed", exc)
+        await sync_profile(app.bot, Profile.from_content(self.text), self._call)
 
     def urgent(self, update: object) -> bool:
         """Whether an update carries words of danger (it then passes a full chat backlog)."""
@@ -489,7 +490,6 @@ class TelegramAdapter:
             piece.text,
             entities=piece.entities or None,
             reply_markup=piece.markup,
-            link_preview_options=_NO_PREVIEW,
             read_timeout=self.timeouts.read,
             write_timeout=self.timeouts.write,
             connect_timeout=self.timeouts.connect,
@@ -517,11 +517,10 @@ class TelegramAdapter:
                     message_id=menu.message_id,
                     entities=first.entities or None,
                     reply_markup=first.markup,
-                    link_preview_options=_NO_PREVIEW,
                     read_timeout=self.timeouts.read,
-            write_timeout=self.timeouts.write,
-            connect_timeout=self.timeouts.connect,
-            pool_timeout=self.timeouts.pool,
+                    write_timeout=self.timeouts.write,
+                    connect_timeout=self.timeouts.connect,
+                    pool_timeout=self.timeouts.pool,
                 ),
             )
         except BadRequest:
@@ -626,6 +625,7 @@ def build_application(
         base_file_url=file_url_for(base_url),
         request=request,
         get_updates_request=get_updates_request or HTTPXRequest(connection_pool_size=1),
+        defaults=BOT_DEFAULTS,
     )
     processor = PerChatUpdateProcessor(max_concurrent_updates, keep=adapter.urgent)
     builder = (

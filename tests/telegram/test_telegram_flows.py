@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from telegram_harness import Bot, joined, methods, texts
 
-from adapters.telegram.app import COMMANDS
 from bot.assistant import Defaults
 from dialogs.content import Content
 
@@ -138,13 +137,6 @@ async def test_default_area_from_settings_skips_the_where_question(
         await bot.command(312, "start")
         calls = await bot.choose(312, who_label(content, "parent"))
         assert content.text("ask_area") not in joined(calls)
-
-
-async def test_commands_are_registered_with_their_descriptions(bot: Bot, content: Content) -> None:
-    registered = bot.tg.commands()
-    assert [c["command"] for c in registered] == list(COMMANDS)
-    for command in registered:
-        assert command["description"] == content.text(f"telegram_cmd_{command['command']}")
 
 
 async def test_urgent_lists_999_childline_samaritans_and_shout(bot: Bot, content: Content) -> None:

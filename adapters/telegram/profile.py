@@ -1,0 +1,124 @@
+"""The bot's profile on Telegram, set in code at start-up: description, short description, command menus.
+
+The description is what a frightened parent sees in an empty chat before they press Start; the short
+description shows on the bot's profile and when its link is shared. Both come from content
+(``telegram_description``, ``telegram_short_description`` in ``content/messages/telegram.yaml``).
+
+The "/" menus are scoped: private chats get every command (:data:`PRIVATE_COMMANDS`); groups get only
+``/start``, which there answers with the link to a private chat (:data:`GROUP_COMMANDS`), never ``/exit``
+or ``/forget``. A menu an older version set for the default scope is removed, so nothing else shows.
+
+Each part is read first and written only when it differs, so a restart makes no changes (five reads, made
+together). A part that fails is logged and left: typed commands and the conversation work without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeDefault,
+)
+from telegram.constants import BotDescriptionLimit
+from telegram.error import TelegramError
+
+from bot.logs import log, log_error
+
+#: The "/" menu of private chats, in order; descriptions are ``telegram_cmd_<name>`` messages.
+PRIVATE_COMMANDS = ("start", "help", "contacts", "urgent", "exit", "forget")
+#: The "/" menu of groups: ``/start`` there gets the private-chat link and nothing else.
+GROUP_COMMANDS = ("start",)
+#: The message that describes each group command (a group's /start is not the private chat's /start).
+GROUP_COMMAND_TEXT = "telegram_cmd_group_{name}"
+DESCRIPTION_MAX = int(BotDescriptionLimit.MAX_DESCRIPTION_LENGTH)  # 512
+SHORT_DESCRIPTION_MAX = int(BotDescriptionLimit.MAX_SHORT_DESCRIPTION_LENGTH)  # 120
+
+Call = Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the bot's profile should be, worked out from content."""
+
+    description: str
+    short_description: str
+    private: tuple[BotCommand, ...]
+    groups: tuple[BotCommand, ...]
+
+    @classmethod
+    def from_content(cls, text: Callable[[str], str]) -> Profile:
+        return cls(
+            description=text("telegram_description").strip(),
+            short_description=text("telegram_short_description").strip(),
+            private=tuple(BotCommand(n, text(f"telegram_cmd_{n}")) for n in PRIVATE_COMMANDS),
+            groups=tuple(BotCommand(n, text(GROUP_COMMAND_TEXT.format(name=n))) for n in GROUP_COMMANDS),
+        )
+
+    def menus(self) -> tuple[tuple[BotCommandScope, tuple[BotCommand, ...]], ...]:
+        """Each scope with the commands it should show (none, for the default scope)."""
+        return (
+            (BotCommandScopeAllPrivateChats(), self.private),
+            (BotCommandScopeAllGroupChats(), self.groups),
+            (BotCommandScopeDefault(), ()),
+        )
+
+
+def _same(have: tuple[BotCommand, ...], want: tuple[BotCommand, ...]) -> bool:
+    return [(c.command, c.description) for c in have] == [(c.command, c.description) for c in want]
+
+
+async def _description(bot: Bot, want: str, call: Call) -> str:
+    have = await call("getMyDescription", bot.get_my_description)
+    if have.description == want:
+        return "same"
+    await call("setMyDescription", lambda: bot.set_my_description(want))
+    return "set"
+
+
+async def _short_description(bot: Bot, want: str, call: Call) -> str:
+    have = await call("getMyShortDescription", bot.get_my_short_description)
+    if have.short_description == want:
+        return "same"
+    await call("setMyShortDescription", lambda: bot.set_my_short_description(want))
+    return "set"
+
+
+async def _menu(bot: Bot, scope: BotCommandScope, want: tuple[BotCommand, ...], call: Call) -> str:
+    have = await call("getMyCommands", lambda: bot.get_my_commands(scope=scope))
+    if _same(tuple(have), want):
+        return "same"
+    if want:
+        await call("setMyCommands", lambda: bot.set_my_commands(want, scope=scope))
+    else:
+        await call("deleteMyCommands", lambda: bot.delete_my_commands(scope=scope))
+    return "set"
+
+
+async def _part(name: str, work: Awaitable[str]) -> str:
+    try:
+        return await work
+    except TelegramError as exc:
+        log_error("telegram_profile_failed", exc, part=name)
+        return "failed"
+
+
+async def sync_profile(bot: Bot, profile: Profile, call: Call) -> dict[str, str]:
+    """Make Telegram's profile match ``profile``; each part → ``same``, ``set`` or ``failed`` (logged)."""
+    parts: dict[str, Awaitable[str]] = {
+        "description": _description(bot, profile.description, call),
+        "short_description": _short_description(bot, profile.short_description, call),
+    }
+    for scope, commands in profile.menus():
+        parts[f"commands_{scope.type}"] = _menu(bot, scope, commands, call)
+    results = await asyncio.gather(*(_part(name, work) for name, work in parts.items()))
+    outcome = dict(zip(parts, results, strict=True))
+    log("telegram_profile", **outcome)
+    return outcome
