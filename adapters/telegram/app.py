@@ -37,7 +37,6 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
-from telegram.ext import Defaults as TelegramDefaults
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -46,6 +45,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.ext import Defaults as TelegramDefaults
 from telegram.request import BaseRequest, HTTPXRequest
 
 from adapters.outbox import Outbox, Outcome, Pending
