@@ -120,5 +120,6 @@ async def sync_profile(bot: Bot, profile: Profile, call: Call) -> dict[str, str]
         parts[f"commands_{scope.type}"] = _menu(bot, scope, commands, call)
     results = await asyncio.gather(*(_part(name, work) for name, work in parts.items()))
     outcome = dict(zip(parts, results, strict=True))
-    log("telegram_profile", **outcome)
+    fields: dict[str, Any] = dict(outcome)
+    log("telegram_profile", **fields)
     return outcome
