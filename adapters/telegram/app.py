@@ -49,6 +49,7 @@ from telegram.ext import Defaults as TelegramDefaults
 from telegram.request import BaseRequest, HTTPXRequest
 
 from adapters.outbox import Outbox, Outcome, Pending
+from adapters.telegram import links
 from adapters.telegram.intake import ScreenedBot, scrub_library_logs
 from adapters.telegram.ordering import PerChatUpdateProcessor
 from adapters.telegram.profile import PRIVATE_COMMANDS, Profile, sync_profile
@@ -263,8 +264,15 @@ class TelegramAdapter:
         if "\n" in head:  # "/start\nkent": Telegram also separates arguments with a line break
             head, _, more = head.partition("\n")
             rest = f"{more} {rest}"
-        name = head.lstrip("/").partition("@")[0].lower()
-        await self._message_turn(update, context, Inbound("command", command=name, arg=rest.strip()))
+        name, arg = head.lstrip("/").partition("@")[0].lower(), rest.strip()
+        link = links.parse(arg, self.service.assistant.content.areas) if name == "start" else None
+        if link is None:
+            await self._message_turn(update, context, Inbound("command", command=name, arg=arg))
+            return
+        # A deep link (?start=parent_kent): start afresh as that person, in that place.
+        log("telegram_deep_link", who=link.who, area=link.area)
+        defaults = replace(self.defaults, who=link.who, area=link.area or self.defaults.area)
+        await self._message_turn(update, context, Inbound("command", command="start"), defaults=defaults)
 
     async def on_text(self, update: Update, context: Context) -> None:
         message = update.effective_message
@@ -333,7 +341,9 @@ class TelegramAdapter:
     def _ref(self, bot: Bot, chat_id: int, user_id: int) -> ConversationRef:
         return ConversationRef(PLATFORM, str(bot.id), str(chat_id), str(user_id))
 
-    async def _handle(self, bot: Bot, update: Update, ref: ConversationRef, inbound: Inbound) -> Handled | None:
+    async def _handle(
+        self, bot: Bot, update: Update, ref: ConversationRef, inbound: Inbound, defaults: Defaults | None = None
+    ) -> Handled | None:
         """The service's turn; if it fails (say the store is down), an apology instead of silence.
 
         An update this process has already taken a turn for (Telegram delivering it again, however long
@@ -343,7 +353,9 @@ class TelegramAdapter:
             log("telegram_duplicate_update")
             return Handled(None, self.service.key(ref), duplicate=True)
         try:
-            return await self.service.handle(ref, inbound, event_id=str(update.update_id), defaults=self.defaults)
+            return await self.service.handle(
+                ref, inbound, event_id=str(update.update_id), defaults=defaults or self.defaults
+            )
         except Exception as exc:
             log_error("telegram_turn_failed", exc, kind=inbound.kind)
             sorry = self.service.assistant.sorry()
@@ -360,6 +372,7 @@ class TelegramAdapter:
         *,
         media_removed: bool = False,
         track: bool = True,
+        defaults: Defaults | None = None,
     ) -> None:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:
@@ -367,7 +380,7 @@ class TelegramAdapter:
         ref = self._ref(context.bot, message.chat_id, user.id)
         if track:
             self.recent.add(self.service.key(ref), message.message_id)
-        handled = await self._handle(context.bot, update, ref, inbound)
+        handled = await self._handle(context.bot, update, ref, inbound, defaults)
         if handled is None:
             return
         if media_removed and handled.reply is not None:
