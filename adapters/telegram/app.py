@@ -36,6 +36,7 @@ from telegram import (
     MessageEntity,
     Update,
 )
+from telegram.constants import CallbackQueryLimit
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
@@ -88,6 +89,10 @@ GROUP_DEEP_LINK = "private"
 QUICK_EXIT_SWEEP = 100
 _DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 MAX_URGENT_SCAN = 4096  # a Telegram message is at most 4,096 characters
+_NOT_MODIFIED = "message is not modified"  # Telegram's answer to an edit that would change nothing
+#: Turns that answer a button from an old menu or one the bot never made (bot.assistant's events).
+STALE_EVENTS = frozenset({"expired_action", "forged_action"})
+MAX_TOAST = int(CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH)  # 200
 
 # Media kinds by filter, checked in order (an animation also carries a document). The filters only test
 # which attachment field is present; no file object is ever touched and nothing is ever downloaded.
@@ -301,16 +306,22 @@ class TelegramAdapter:
         await self._message_turn(update, context, inbound, media_removed=removed, track=False)
 
     async def on_button(self, update: Update, context: Context) -> None:
+        """A press is always answered (it stops the button's spinner), before any reply is sent.
+
+        A stale or forged button (an old menu, a second device, made-up data) gets its notice ("That menu
+        has expired") as the answer's toast, and the pressed message becomes the current screen.
+        """
         query = update.callback_query
         if query is None:
             return
-        await self._answer(query)  # always, first: it stops the button's spinner
         menu = query.message
         if menu is None or menu.chat.type != "private":
+            await self._answer(query)
             return
         ref = self._ref(context.bot, menu.chat.id, query.from_user.id)
         inbound = Inbound("action", action=query.data or "")
         handled = await self._handle(context.bot, update, ref, inbound)
+        await self._answer(query, toast(handled))
         if handled is not None:
             await self._deliver(context.bot, update, menu.chat.id, handled, current_id=menu.message_id, menu=menu)
 
@@ -423,7 +434,9 @@ class TelegramAdapter:
         try:
             for out in reply.replies:
                 if out.replace_menu and menu is not None and not self.outbox.has(chat_id):
-                    edited = await self._edit(bot, menu, out, update_id=update.update_id, key=tracked)
+                    edited = await self._edit(
+                        bot, menu, out, update_id=update.update_id, key=tracked, stale=reply.event in STALE_EVENTS
+                    )
                     menu = None  # only the first replacing reply edits; any others are new messages
                     if edited:
                         n += len(render(out))
@@ -510,12 +523,21 @@ class TelegramAdapter:
         )
 
     async def _edit(
-        self, bot: Bot, menu: MaybeInaccessibleMessage, out: Outbound, *, update_id: int, key: str | None
+        self,
+        bot: Bot,
+        menu: MaybeInaccessibleMessage,
+        out: Outbound,
+        *,
+        update_id: int,
+        key: str | None,
+        stale: bool = False,
     ) -> bool:
         """Edit the pressed menu to show ``out`` (message 0 of this update); ``False`` if that failed.
 
         Editing is idempotent, so it is retried like any call; if Telegram refuses (too old, not modified)
-        or stays unreachable, the caller sends ``out`` as new messages instead (those may be queued).
+        or stays unreachable, the caller sends ``out`` as new messages instead (those may be queued). For a
+        ``stale`` button (a second tap on a menu that has moved on) "not modified" means the pressed message
+        already shows the current screen: nothing more is sent.
         """
         pieces = render(out)
         if not pieces or self.ledger.done(update_id, 0):
@@ -536,9 +558,11 @@ class TelegramAdapter:
                     pool_timeout=self.timeouts.pool,
                 ),
             )
-        except BadRequest:
-            log("telegram_edit_fallback")
-            return False
+        except BadRequest as exc:
+            if not (stale and _NOT_MODIFIED in str(exc).lower()):
+                log("telegram_edit_fallback")
+                return False
+            log("telegram_edit_unchanged")
         except (Forbidden, InvalidToken):
             raise
         except TelegramError as exc:
@@ -555,9 +579,9 @@ class TelegramAdapter:
     async def _call(self, method: str, call: Callable[[], Awaitable[T]], *, idempotent: bool = True) -> T:
         return await with_retry(call, self.retry, method, idempotent=idempotent)
 
-    async def _answer(self, query: CallbackQuery) -> None:
+    async def _answer(self, query: CallbackQuery, text: str | None = None) -> None:
         try:
-            await self._call("answerCallbackQuery", query.answer)
+            await self._call("answerCallbackQuery", partial(query.answer, text))
         except TelegramError as exc:  # "query is too old" and the like: the turn still goes ahead
             log_error("telegram_answer_failed", exc)
 
@@ -605,6 +629,24 @@ class TelegramAdapter:
             elif entity.user is not None and entity.user.id == bot.id:  # a text mention of the bot
                 return True
         return False
+
+
+def toast(handled: Handled | None) -> str | None:
+    """For a stale or forged button: the notice that opens its replies, taken out of them to be the press's
+    toast; the current screen that follows then replaces the pressed menu. ``None`` for any other turn."""
+    reply = handled.reply if handled is not None and not handled.duplicate else None
+    if reply is None or reply.event not in STALE_EVENTS:
+        return None
+    notices: list[str] = []
+    while reply.replies and not reply.replies[0].options and reply.replies[0].kind in ("info", "warning"):
+        text = reply.replies[0].text.strip()
+        if len(" ".join([*notices, text])) > MAX_TOAST:
+            break
+        notices.append(text)
+        reply.replies.pop(0)
+    if reply.replies and notices:
+        reply.replies[0] = replace(reply.replies[0], replace_menu=True)
+    return " ".join(notices) or None
 
 
 def build_application(
