@@ -658,6 +658,7 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     max_concurrent_updates: int = 256,
+    max_connections: int = 32,
 ) -> TelegramApp:
     """A PTB Application with this adapter's handlers; updates ordered per chat, concurrent across chats.
 
@@ -668,7 +669,7 @@ def build_application(
     t = SEND_TIMEOUTS
     if request is None:
         request = HTTPXRequest(
-            connection_pool_size=max_concurrent_updates,
+            connection_pool_size=max_connections,
             connect_timeout=t.connect,
             read_timeout=t.read,
             write_timeout=t.write,
@@ -681,6 +682,8 @@ def build_application(
         request=request,
         get_updates_request=get_updates_request or HTTPXRequest(connection_pool_size=1),
         defaults=BOT_DEFAULTS,
+        max_in_flight=max_connections,
+        pool_timeout=t.pool,
     )
     processor = PerChatUpdateProcessor(max_concurrent_updates, keep=adapter.urgent)
     builder = (
