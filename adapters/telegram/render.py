@@ -10,6 +10,7 @@ navigation.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
@@ -20,6 +21,7 @@ MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units
 NAV_PER_ROW = 2
 ACTS_PER_ROW = 2
 _SEPARATORS = ("\n\n", "\n", " ")
+_STARTS_NUMBERED = re.compile(r"\d+[.)](\s|$)")
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,20 @@ def _split(text: str, limit: int, separators: tuple[str, ...]) -> list[str]:
             candidate = f"{current}{sep}{sub}" if current else sub
             if utf16_len(candidate) <= limit:
                 current = candidate
-            else:
-                if current:
-                    parts.append(current)
-                current = sub
+                continue
+            # A cut between words never starts a message with "101." (read as list item 101): the words
+            # before the number go with it.
+            head, carried = (current if sep == " " else ""), sub
+            while head and _STARTS_NUMBERED.match(carried):
+                head, _, word = head.rpartition(" ")
+                carried = f"{word} {carried}"
+            if head and carried != sub and utf16_len(carried) <= limit:
+                parts.append(head)
+                current = carried
+                continue
+            if current:
+                parts.append(current)
+            current = sub
     if current:
         parts.append(current)
     return parts
