@@ -75,19 +75,14 @@ def _same(have: tuple[BotCommand, ...], want: tuple[BotCommand, ...]) -> bool:
     return [(c.command, c.description) for c in have] == [(c.command, c.description) for c in want]
 
 
-async def _description(bot: Bot, want: str, call: Call) -> str:
-    have = await call("getMyDescription", bot.get_my_description)
-    if have.description == want:
+async def _text(bot: Bot, kind: str, want: str, call: Call) -> str:
+    """``kind``: ``description`` or ``short_description`` (getMyDescription / setMyShortDescription...)."""
+    method = "".join(word.title() for word in kind.split("_"))
+    getter, setter = getattr(bot, f"get_my_{kind}"), getattr(bot, f"set_my_{kind}")
+    have = await call(f"getMy{method}", getter)
+    if getattr(have, kind) == want:
         return "same"
-    await call("setMyDescription", lambda: bot.set_my_description(want))
-    return "set"
-
-
-async def _short_description(bot: Bot, want: str, call: Call) -> str:
-    have = await call("getMyShortDescription", bot.get_my_short_description)
-    if have.short_description == want:
-        return "same"
-    await call("setMyShortDescription", lambda: bot.set_my_short_description(want))
+    await call(f"setMy{method}", lambda: setter(want))
     return "set"
 
 
@@ -113,8 +108,8 @@ async def _part(name: str, work: Awaitable[str]) -> str:
 async def sync_profile(bot: Bot, profile: Profile, call: Call) -> dict[str, str]:
     """Make Telegram's profile match ``profile``; each part → ``same``, ``set`` or ``failed`` (logged)."""
     parts: dict[str, Awaitable[str]] = {
-        "description": _description(bot, profile.description, call),
-        "short_description": _short_description(bot, profile.short_description, call),
+        "description": _text(bot, "description", profile.description, call),
+        "short_description": _text(bot, "short_description", profile.short_description, call),
     }
     for scope, commands in profile.menus():
         parts[f"commands_{scope.type}"] = _menu(bot, scope, commands, call)
