@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 SEPARATORS = ("\n\n", "\n", " ")  # paragraphs, then lines, then words
+_STARTS_NUMBERED = re.compile(r"\d+[.)](\s|$)")
 
 
 def split_text(text: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:
     """``text`` in parts of at most ``limit`` (as ``measure`` counts: characters, or Telegram's UTF-16 units),
     cut at paragraph, then line, then word boundaries; a word longer than ``limit`` is cut between code
-    points. Parts that are only whitespace are dropped."""
+    points. A cut between words never starts a part with a number like "101." (read as a list item): the
+    word before goes with it. Parts that are only whitespace are dropped."""
     text = text.strip()
     if not text:
         return []
@@ -33,10 +36,20 @@ def _split(text: str, limit: int, separators: tuple[str, ...], measure: Callable
             candidate = f"{current}{sep}{sub}" if current else sub
             if measure(candidate) <= limit:
                 current = candidate
-            else:
-                if current:
-                    parts.append(current)
-                current = sub
+                continue
+            # A cut between words never starts a part with "101." (read as list item 101): the words
+            # before the number go with it.
+            head, carried = (current if sep == " " else ""), sub
+            while head and _STARTS_NUMBERED.match(carried):
+                head, _, word = head.rpartition(" ")
+                carried = f"{word} {carried}"
+            if head and carried != sub and measure(carried) <= limit:
+                parts.append(head)
+                current = carried
+                continue
+            if current:
+                parts.append(current)
+            current = sub
     if current:
         parts.append(current)
     return parts

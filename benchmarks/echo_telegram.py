@@ -40,6 +40,12 @@ def main() -> None:
         .base_url(os.environ.get("TELEGRAM_BASE_URL", "https://api.telegram.org/bot"))
         .concurrent_updates(256)  # ypsi-bot: PerChatUpdateProcessor(256), PTB's concurrent updates per chat
         .job_queue(None)
+        # ypsi-bot's client timeouts (adapters/telegram/retry.py SEND_TIMEOUTS): with PTB's defaults (pool 1 s,
+        # read 5 s) a busy machine made the echo drop replies, and the run waited for them in vain
+        .connect_timeout(10.0)
+        .read_timeout(30.0)
+        .write_timeout(30.0)
+        .pool_timeout(10.0)
         .build()
     )
     app.add_handler(CallbackQueryHandler(on_button))

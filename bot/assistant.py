@@ -66,6 +66,7 @@ class Assistant(Turn):
         ctx = Ctx(s, now, defaults or Defaults())
         self._apply_defaults(ctx)
         ctx.out.append(Outbound(self.content.text(notice), kind="info"))
+        ctx.stale = True
         self._current(ctx)
         s.version = self.content.version
         s.updated = now.timestamp()

@@ -3,8 +3,8 @@ it gives back (:class:`Reply`).
 
 A :class:`Reply` says, as data, everything an adapter needs to deliver it: the replies, whether the
 conversation was forgotten or is to be deleted, which question a button answered, whether the first reply
-explains the pressed question, whether it is the help. ``event`` is a label for logs and metrics only:
-adapters never branch on it.
+explains the pressed question, whether it is the help, whether the pressed button was stale. ``event`` is
+a label for logs and metrics only: adapters never branch on it.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class Reply:
     answered: Answered | None = None  # a button answered a question (see Answered)
     explains: bool = False  # the first reply explains the question whose "What does this mean?" was pressed
     help: bool = False  # the reply is the help (a platform may put its own usage first)
+    stale: bool = False  # the pressed button was from an old menu or not one we made: a notice, then the screen
 
     @property
     def crisis(self) -> bool:
@@ -72,10 +73,11 @@ class Ctx:
     answered: Answered | None = None
     explains: bool = False
     help: bool = False
+    stale: bool = False
 
     def reply(self, event: str) -> Reply:
         """The reply this turn has built: without the session when the conversation ends."""
         session = None if self.ending else self.s
         return Reply(session, self.out, event, delete_conversation=self.ending == "exit",
                      forgotten=self.ending == "forget", answered=self.answered, explains=self.explains,
-                     help=self.help)
+                     help=self.help, stale=self.stale)

@@ -215,6 +215,7 @@ class Screens:
 
     def _expired(self, ctx: Ctx) -> str:
         ctx.out.append(Outbound(self.content.text("menu_expired"), kind="info"))
+        ctx.stale = True
         self._current(ctx)
         return "expired_action"
 

@@ -63,6 +63,7 @@ class Turn(Text):
         action = self.buttons.decode(token)
         if action is None:
             ctx.out.append(Outbound(self.content.text("forged_button"), kind="warning"))
+            ctx.stale = True
             self._current(ctx)
             return "forged_action"
         s = ctx.s

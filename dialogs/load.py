@@ -97,28 +97,47 @@ def default_content_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "content"
 
 
-_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s")
+_BULLET = re.compile(r"^\s*[-*•]\s")
+_NUMBERED = re.compile(r"^\s*(\d+)[.)]\s")
 _BREAK_AFTER = (".", ":", "!", "?")
+
+
+def list_number(line: str, last: int) -> int | None:
+    """The number of the list item ``line`` starts, or ``None``. A number counts only as ``1.`` or the
+    item after ``last`` (the previous item's number): "call⏎101. Don't pay." wraps a sentence, and joins."""
+    numbered = _NUMBERED.match(line)
+    if numbered is None:
+        return None
+    number = int(numbered[1])
+    return number if number in (1, last + 1) else None
 
 
 def unwrap(text: str) -> str:
     """Undo the hard line wrapping of YAML block text, so that a phone reflows it.
 
-    A line joins the one before unless it starts a list item, or the line before ends a sentence (a
-    deliberate break) and this one starts in upper case at the margin. Blank lines stay paragraph breaks.
+    A line joins the one before unless it starts a list item (a bullet, or the next number of a numbered
+    list), or the line before ends a sentence (a deliberate break) and this one starts in upper case at the
+    margin. Blank lines stay paragraph breaks.
     """
     if "\n" not in text:
         return text
     out: list[str] = []
+    last = 0  # the number of the last numbered item in this paragraph
     for line in text.split("\n"):
         stripped = line.strip()
         prev = out[-1] if out else ""
+        number = list_number(line, last)
+        item = number is not None or bool(_BULLET.match(line))
         joins = (
             prev.strip() != ""
             and stripped != ""
-            and not _LIST_ITEM.match(line)
+            and not item
             and (not prev.rstrip().endswith(_BREAK_AFTER) or stripped[0].islower() or line[:1].isspace())
         )
+        if not stripped:
+            last = 0
+        elif number is not None:
+            last = number
         if joins:
             out[-1] = prev.rstrip() + " " + stripped
         else:

@@ -27,7 +27,6 @@ from typing import Any, TypeAlias, TypeVar
 
 from telegram import (
     Bot,
-    BotCommand,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -37,6 +36,7 @@ from telegram import (
     MessageEntity,
     Update,
 )
+from telegram.constants import CallbackQueryLimit
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
@@ -46,11 +46,14 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.ext import Defaults as TelegramDefaults
 from telegram.request import BaseRequest, HTTPXRequest
 
 from adapters.outbox import Outbox, Outcome, Pending
+from adapters.telegram import links
 from adapters.telegram.intake import ScreenedBot, scrub_library_logs
 from adapters.telegram.ordering import PerChatUpdateProcessor
+from adapters.telegram.profile import Profile, sync_profile
 from adapters.telegram.render import Piece, render
 from adapters.telegram.retry import (
     SEND_TIMEOUTS,
@@ -84,6 +87,8 @@ GROUP_DEEP_LINK = "private"
 QUICK_EXIT_SWEEP = 100
 _DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 MAX_URGENT_SCAN = 4096  # a Telegram message is at most 4,096 characters
+_NOT_MODIFIED = "message is not modified"  # Telegram's answer to an edit that would change nothing
+MAX_TOAST = int(CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH)  # 200
 
 # Media kinds by filter, checked in order (an animation also carries a document). The filters only test
 # which attachment field is present; no file object is ever touched and nothing is ever downloaded.
@@ -99,7 +104,10 @@ MEDIA_FILTERS: tuple[tuple[str, filters.BaseFilter], ...] = (
     ("story", filters.STORY),
     ("paid_media", filters.PAID_MEDIA),
 )
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+#: What every send and edit uses unless it says otherwise: plain text (no parse mode, so no wording ever
+#: needs escaping; a title is bold by a message entity) and no link previews (a preview card of a help
+#: page pushes the advice and the buttons off a phone's screen).
+BOT_DEFAULTS = TelegramDefaults(parse_mode=None, link_preview_options=LinkPreviewOptions(is_disabled=True))
 
 
 class RecentMessages:
@@ -232,15 +240,12 @@ class TelegramAdapter:
         app.add_error_handler(self.on_error)
 
     async def post_init(self, app: TelegramApp) -> None:
-        """Start the outbox; register the "/" menu (a failure is logged, not fatal: typed commands work)."""
+        """Start the outbox; bring the profile (descriptions, scoped "/" menus) up to date where it differs
+        (a failure is logged, not fatal: typed commands work)."""
         await self.outbox.start()
-        # The "/" menu: the commands content/commands.yaml lists for Telegram, in its order.
-        menu = self.service.assistant.commands.menu(PLATFORM)
-        commands = [BotCommand(entry.name, entry.description) for entry in menu]
-        try:
-            await self._call("setMyCommands", lambda: app.bot.set_my_commands(commands))
-        except TelegramError as exc:
-            log_error("telegram_set_commands_failed", exc)
+        # The "/" menus: the commands content/commands.yaml lists for Telegram, in its order (scoped).
+        assistant = self.service.assistant
+        await sync_profile(app.bot, Profile.from_content(assistant.content, assistant.commands), self._call)
 
     def urgent(self, update: object) -> bool:
         """Whether an update carries words of danger (it then passes a full chat backlog)."""
@@ -262,8 +267,15 @@ class TelegramAdapter:
         if "\n" in head:  # "/start\nkent": Telegram also separates arguments with a line break
             head, _, more = head.partition("\n")
             rest = f"{more} {rest}"
-        name = head.lstrip("/").partition("@")[0].lower()
-        await self._message_turn(update, context, Inbound("command", command=name, arg=rest.strip()))
+        name, arg = head.lstrip("/").partition("@")[0].lower(), rest.strip()
+        link = links.parse(arg, self.service.assistant.content.areas) if name == "start" else None
+        if link is None:
+            await self._message_turn(update, context, Inbound("command", command=name, arg=arg))
+            return
+        # A deep link (?start=parent_kent): start afresh as that person, in that place.
+        log("telegram_deep_link", who=link.who, area=link.area)
+        defaults = replace(self.defaults, who=link.who, area=link.area or self.defaults.area)
+        await self._message_turn(update, context, Inbound("command", command="start"), defaults=defaults)
 
     async def on_text(self, update: Update, context: Context) -> None:
         message = update.effective_message
@@ -292,16 +304,22 @@ class TelegramAdapter:
         await self._message_turn(update, context, inbound, media_removed=removed, track=False)
 
     async def on_button(self, update: Update, context: Context) -> None:
+        """A press is always answered (it stops the button's spinner), before any reply is sent.
+
+        A stale or forged button (an old menu, a second device, made-up data) gets its notice ("That menu
+        has expired") as the answer's toast, and the pressed message becomes the current screen.
+        """
         query = update.callback_query
         if query is None:
             return
-        await self._answer(query)  # always, first: it stops the button's spinner
         menu = query.message
         if menu is None or menu.chat.type != "private":
+            await self._answer(query)
             return
         ref = self._ref(context.bot, menu.chat.id, query.from_user.id)
         inbound = Inbound("action", action=query.data or "")
         handled = await self._handle(context.bot, update, ref, inbound)
+        await self._answer(query, toast(handled))
         if handled is not None:
             await self._deliver(context.bot, update, menu.chat.id, handled, current_id=menu.message_id, menu=menu)
 
@@ -332,7 +350,9 @@ class TelegramAdapter:
     def _ref(self, bot: Bot, chat_id: int, user_id: int) -> ConversationRef:
         return ConversationRef(PLATFORM, str(bot.id), str(chat_id), str(user_id))
 
-    async def _handle(self, bot: Bot, update: Update, ref: ConversationRef, inbound: Inbound) -> Handled | None:
+    async def _handle(
+        self, bot: Bot, update: Update, ref: ConversationRef, inbound: Inbound, defaults: Defaults | None = None
+    ) -> Handled | None:
         """The service's turn; if it fails (say the store is down), an apology instead of silence.
 
         An update this process has already taken a turn for (Telegram delivering it again, however long
@@ -342,7 +362,9 @@ class TelegramAdapter:
             log("telegram_duplicate_update")
             return Handled(None, self.service.key(ref), duplicate=True)
         try:
-            return await self.service.handle(ref, inbound, event_id=str(update.update_id), defaults=self.defaults)
+            return await self.service.handle(
+                ref, inbound, event_id=str(update.update_id), defaults=defaults or self.defaults
+            )
         except Exception as exc:
             log_error("telegram_turn_failed", exc, kind=inbound.kind)
             sorry = self.service.assistant.sorry()
@@ -359,6 +381,7 @@ class TelegramAdapter:
         *,
         media_removed: bool = False,
         track: bool = True,
+        defaults: Defaults | None = None,
     ) -> None:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:
@@ -366,7 +389,7 @@ class TelegramAdapter:
         ref = self._ref(context.bot, message.chat_id, user.id)
         if track:
             self.recent.add(self.service.key(ref), message.message_id)
-        handled = await self._handle(context.bot, update, ref, inbound)
+        handled = await self._handle(context.bot, update, ref, inbound, defaults)
         if handled is None:
             return
         if media_removed and handled.reply is not None:
@@ -409,7 +432,9 @@ class TelegramAdapter:
         try:
             for out in reply.replies:
                 if out.replace_menu and menu is not None and not self.outbox.has(chat_id):
-                    edited = await self._edit(bot, menu, out, update_id=update.update_id, key=tracked)
+                    edited = await self._edit(
+                        bot, menu, out, update_id=update.update_id, key=tracked, stale=reply.stale
+                    )
                     menu = None  # only the first replacing reply edits; any others are new messages
                     if edited:
                         n += len(render(out))
@@ -489,7 +514,6 @@ class TelegramAdapter:
             piece.text,
             entities=piece.entities or None,
             reply_markup=piece.markup,
-            link_preview_options=_NO_PREVIEW,
             read_timeout=self.timeouts.read,
             write_timeout=self.timeouts.write,
             connect_timeout=self.timeouts.connect,
@@ -497,12 +521,21 @@ class TelegramAdapter:
         )
 
     async def _edit(
-        self, bot: Bot, menu: MaybeInaccessibleMessage, out: Outbound, *, update_id: int, key: str | None
+        self,
+        bot: Bot,
+        menu: MaybeInaccessibleMessage,
+        out: Outbound,
+        *,
+        update_id: int,
+        key: str | None,
+        stale: bool = False,
     ) -> bool:
         """Edit the pressed menu to show ``out`` (message 0 of this update); ``False`` if that failed.
 
         Editing is idempotent, so it is retried like any call; if Telegram refuses (too old, not modified)
-        or stays unreachable, the caller sends ``out`` as new messages instead (those may be queued).
+        or stays unreachable, the caller sends ``out`` as new messages instead (those may be queued). For a
+        ``stale`` button (a second tap on a menu that has moved on) "not modified" means the pressed message
+        already shows the current screen: nothing more is sent.
         """
         pieces = render(out)
         if not pieces or self.ledger.done(update_id, 0):
@@ -517,16 +550,17 @@ class TelegramAdapter:
                     message_id=menu.message_id,
                     entities=first.entities or None,
                     reply_markup=first.markup,
-                    link_preview_options=_NO_PREVIEW,
                     read_timeout=self.timeouts.read,
-            write_timeout=self.timeouts.write,
-            connect_timeout=self.timeouts.connect,
-            pool_timeout=self.timeouts.pool,
+                    write_timeout=self.timeouts.write,
+                    connect_timeout=self.timeouts.connect,
+                    pool_timeout=self.timeouts.pool,
                 ),
             )
-        except BadRequest:
-            log("telegram_edit_fallback")
-            return False
+        except BadRequest as exc:
+            if not (stale and _NOT_MODIFIED in str(exc).lower()):
+                log("telegram_edit_fallback")
+                return False
+            log("telegram_edit_unchanged")
         except (Forbidden, InvalidToken):
             raise
         except TelegramError as exc:
@@ -543,9 +577,9 @@ class TelegramAdapter:
     async def _call(self, method: str, call: Callable[[], Awaitable[T]], *, idempotent: bool = True) -> T:
         return await with_retry(call, self.retry, method, idempotent=idempotent)
 
-    async def _answer(self, query: CallbackQuery) -> None:
+    async def _answer(self, query: CallbackQuery, text: str | None = None) -> None:
         try:
-            await self._call("answerCallbackQuery", query.answer)
+            await self._call("answerCallbackQuery", partial(query.answer, text))
         except TelegramError as exc:  # "query is too old" and the like: the turn still goes ahead
             log_error("telegram_answer_failed", exc)
 
@@ -595,6 +629,24 @@ class TelegramAdapter:
         return False
 
 
+def toast(handled: Handled | None) -> str | None:
+    """For a stale or forged button: the notice that opens its replies, taken out of them to be the press's
+    toast; the current screen that follows then replaces the pressed menu. ``None`` for any other turn."""
+    reply = handled.reply if handled is not None and not handled.duplicate else None
+    if reply is None or not reply.stale:
+        return None
+    notices: list[str] = []
+    while reply.replies and not reply.replies[0].options and reply.replies[0].kind in ("info", "warning"):
+        text = reply.replies[0].text.strip()
+        if len(" ".join([*notices, text])) > MAX_TOAST:
+            break
+        notices.append(text)
+        reply.replies.pop(0)
+    if reply.replies and notices:
+        reply.replies[0] = replace(reply.replies[0], replace_menu=True)
+    return " ".join(notices) or None
+
+
 def build_application(
     token: str,
     adapter: TelegramAdapter,
@@ -604,6 +656,7 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     max_concurrent_updates: int = 256,
+    max_connections: int = 32,
 ) -> TelegramApp:
     """A PTB Application with this adapter's handlers; updates ordered per chat, concurrent across chats.
 
@@ -614,7 +667,7 @@ def build_application(
     t = SEND_TIMEOUTS
     if request is None:
         request = HTTPXRequest(
-            connection_pool_size=max_concurrent_updates,
+            connection_pool_size=max_connections,
             connect_timeout=t.connect,
             read_timeout=t.read,
             write_timeout=t.write,
@@ -626,6 +679,9 @@ def build_application(
         base_file_url=file_url_for(base_url),
         request=request,
         get_updates_request=get_updates_request or HTTPXRequest(connection_pool_size=1),
+        defaults=BOT_DEFAULTS,
+        max_in_flight=max_connections,
+        pool_timeout=t.pool,
     )
     processor = PerChatUpdateProcessor(max_concurrent_updates, keep=adapter.urgent)
     builder = (

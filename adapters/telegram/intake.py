@@ -17,11 +17,13 @@ type name, as :mod:`bot.logs` does for ours.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from typing import Any
 
 from telegram import Bot, Message, Update
+from telegram.error import TimedOut
 from telegram.ext import ExtBot
 
 from bot.logs import log
@@ -158,7 +160,21 @@ def screen_batch(result: list[Any], bot: Bot) -> list[Any]:
 
 
 class ScreenedBot(ExtBot[None]):
-    """An ExtBot whose ``getUpdates`` answers never contain an update PTB cannot parse."""
+    """An ExtBot whose ``getUpdates`` answers never contain an update PTB cannot parse, and which lets at most
+    ``max_in_flight`` other Bot API calls into the HTTP client at once.
+
+    The limit is for speed: httpcore's connection pool looks at every open connection and every waiting
+    request each time a request starts or ends (and asks the kernel whether each idle socket is readable), so
+    with 256 calls in flight about half of the process's CPU went to that bookkeeping. Calls beyond the limit
+    wait here, in an ``asyncio.Semaphore`` that costs nothing per waiter; one that waits longer than
+    ``pool_timeout`` seconds fails as PTB's own pool timeout does (:class:`~telegram.error.TimedOut`, which
+    the adapter retries). ``getUpdates`` has its own client and never waits here.
+    """
+
+    def __init__(self, *args: Any, max_in_flight: int = 32, pool_timeout: float = 10.0, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._gate_timeout = pool_timeout
 
     async def _do_post(
         self,
@@ -170,7 +186,7 @@ class ScreenedBot(ExtBot[None]):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        result = await super()._do_post(
+        post = super()._do_post(
             endpoint,
             data,
             read_timeout=read_timeout,
@@ -178,9 +194,19 @@ class ScreenedBot(ExtBot[None]):
             connect_timeout=connect_timeout,
             pool_timeout=pool_timeout,
         )
-        if endpoint == "getUpdates" and isinstance(result, list):
-            return screen_batch(result, self)
-        return result
+        if endpoint == "getUpdates":
+            result = await post
+            return screen_batch(result, self) if isinstance(result, list) else result
+        try:
+            async with asyncio.timeout(self._gate_timeout):
+                await self._in_flight.acquire()
+        except TimeoutError:
+            post.close()
+            raise TimedOut("Pool timeout: too many Bot API calls in flight") from None
+        try:
+            return await post
+        finally:
+            self._in_flight.release()
 
 
 # ------------------------------------------------------------------------------------------ logs

@@ -37,7 +37,7 @@ The test-side API, in short:
   negative ``chat_id`` and ``chat_type="group"`` or ``"supergroup"``.
 * inspection: ``calls(method, chat_id=...)``, ``mark()``, ``sent_messages(chat_id)``,
   ``sent_texts(chat_id)``, ``message(chat_id, message_id)``, ``deleted_message_ids(chat_id)``,
-  ``commands()``, ``pending_updates()``, ``webhook_url``.
+  ``commands(scope)``, ``description(kind)``, ``pending_updates()``, ``webhook_url``.
 * waiting: ``await wait_for(target, count, chat_id=..., since=...)`` in the fake's loop,
   ``wait_for_sync(...)`` from any other thread.
 * faults: ``fail_next(method, 429, retry_after=1, times=N)``, ``fail_next(method, 502)``,
@@ -157,6 +157,7 @@ _DEFAULT_DESCRIPTIONS = {
 }
 _MAX_TEXT_LENGTH = 4096
 _MAX_CALLBACK_DATA_BYTES = 64
+_MAX_DESCRIPTION = {"description": 512, "short_description": 120}
 _ANY_METHOD = "*"
 
 
@@ -382,6 +383,7 @@ class FakeTelegram:
         self._holds: dict[str, deque[asyncio.Event]] = {}
         self._webhook = _Webhook()
         self._commands: dict[str, list[JSONDict]] = {}
+        self._descriptions: dict[tuple[str, str], str] = {}  # (kind, language_code) -> text
         self._handlers: dict[str, Callable[[JSONDict], object]] = {
             "getMe": self._api_get_me,
             "logOut": lambda _p: True,
@@ -399,6 +401,10 @@ class FakeTelegram:
             "setMyCommands": self._api_set_my_commands,
             "getMyCommands": self._api_get_my_commands,
             "deleteMyCommands": self._api_delete_my_commands,
+            "setMyDescription": functools.partial(self._api_set_description, "description"),
+            "getMyDescription": functools.partial(self._api_get_description, "description"),
+            "setMyShortDescription": functools.partial(self._api_set_description, "short_description"),
+            "getMyShortDescription": functools.partial(self._api_get_description, "short_description"),
             "getFile": self._api_get_file,
         }
         self._canonical = {name.lower(): name for name in [*self._handlers, "getUpdates"]}
@@ -566,6 +572,11 @@ class FakeTelegram:
         """Commands last set with ``setMyCommands`` for this scope and language."""
         with self._lock:
             return list(self._commands.get(self._commands_key(scope, language_code), ()))
+
+    def description(self, kind: str = "description", language_code: str = "") -> str:
+        """The bot's ``description`` or ``short_description`` as last set ("" when never set)."""
+        with self._lock:
+            return self._descriptions.get((kind, language_code), "")
 
     @property
     def webhook_url(self) -> str:
@@ -1311,6 +1322,16 @@ class FakeTelegram:
     def _api_delete_my_commands(self, params: JSONDict) -> bool:
         self._commands.pop(self._commands_key(params.get("scope"), params.get("language_code")), None)
         return True
+
+    def _api_set_description(self, kind: str, params: JSONDict) -> bool:
+        text = params.get(kind) or ""
+        if not isinstance(text, str) or len(text) > _MAX_DESCRIPTION[kind]:
+            raise _bad_request(f"{kind.upper()}_INVALID")
+        self._descriptions[(kind, str(params.get("language_code") or ""))] = text
+        return True
+
+    def _api_get_description(self, kind: str, params: JSONDict) -> JSONDict:
+        return {kind: self._descriptions.get((kind, str(params.get("language_code") or "")), "")}
 
     def _api_get_file(self, params: JSONDict) -> JSONDict:
         # Answered so that a bot which (wrongly) downloads media gets as far as the download,

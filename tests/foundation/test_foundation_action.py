@@ -78,3 +78,15 @@ def test_reply_says_when_it_explains_is_help_is_forgotten_or_a_crisis(assistant:
     assert forgotten.forgotten and forgotten.session is None and not forgotten.delete_conversation
     urgent = press(assistant, started, assistant.content.text("nav_urgent"))
     assert urgent.crisis and not started.crisis
+
+
+def test_reply_says_when_the_pressed_button_was_stale_or_forged(assistant: Assistant, content: Content) -> None:
+    started = first_question(assistant)
+    answered = press(assistant, started, "No")
+    assert not started.stale and not answered.stale
+    option = next(o for o in started.replies[-1].options if o.label == "No")
+    again = assistant.handle(answered.session, Inbound("action", action=option.action), AT, PRACTITIONER)
+    assert again.stale and again.replies[0].text == content.text("menu_expired")  # the old menu, pressed again
+    forged = assistant.handle(answered.session, Inbound("action", action="made-up"), AT, PRACTITIONER)
+    assert forged.stale and forged.replies[0].text == content.text("forged_button")
+    assert assistant.expired(AT, PRACTITIONER).stale

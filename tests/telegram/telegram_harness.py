@@ -161,6 +161,7 @@ def make_bot(tg: FakeTelegram, content: Content) -> Callable[..., Any]:
         timeouts: Timeouts | None = None,
         request: Any = None,
         limiter: Any = None,
+        max_connections: int = 32,
     ) -> AsyncIterator[Bot]:
         store = store or MemoryStore()
         sleeps: list[float] = []
@@ -184,6 +185,7 @@ def make_bot(tg: FakeTelegram, content: Content) -> Callable[..., Any]:
             base_url=tg.base_url,
             request=request or ptb_request(connection_pool_size=32),
             get_updates_request=ptb_request(),
+            max_connections=max_connections,
         )
         harness = Bot(tg, app, adapter, store, sleeps, clock)
         app.add_handler(TypeHandler(Update, harness.mark_done), group=99)

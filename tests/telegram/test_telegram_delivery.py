@@ -84,13 +84,30 @@ async def test_a_button_from_an_old_menu_gets_a_polite_expiry_and_a_fresh_menu(b
     await bot.choose(720, "Leeds")
     # the "who are you" keyboard as it was before those taps (say, from a screenshot or a second device)
     calls = await bot.press(720, old_id, old_buttons[content.text("who_young_person")])
-    assert methods(calls)[0] == "answerCallbackQuery"
-    assert texts(calls)[0] == content.text("menu_expired")
+    # issue 15: the notice is the press's toast, and the pressed message shows the current screen (here it
+    # already does: it is the menu those taps edited, so Telegram answers "not modified" and nothing is sent)
+    assert methods(calls) == ["answerCallbackQuery"]
+    assert calls[0].params["text"] == content.text("menu_expired")
     flow = content.flows["parent"]
     question = flow.question(flow.start)
-    assert question is not None and question.text in texts(calls)[-1]  # a fresh menu of where they are
-    assert [c.method for c in calls].count("sendMessage") == 2
+    shown = bot.tg.message(720, old_id)
+    assert question is not None and shown is not None and question.text in shown["text"]  # where they are
+    assert [c.method for c in calls].count("sendMessage") == 0 and bot.menu(720)[0] == old_id
     assert content.text("sorry") not in joined(calls)
+
+
+async def test_a_button_from_an_older_message_turns_it_into_the_current_screen(bot: Bot, content: Content) -> None:
+    await bot.command(722, "start")
+    old_id, old_buttons = bot.menu(722)
+    await bot.command(722, "start")  # a second "who are you?" menu below the first
+    await bot.choose(722, content.text("who_parent"))
+    calls = await bot.press(722, old_id, old_buttons[content.text("who_young_person")])
+    assert methods(calls) == ["answerCallbackQuery", "editMessageText"]
+    assert calls[0].params["text"] == content.text("menu_expired")
+    assert calls[1].params["message_id"] == old_id
+    edited = bot.tg.message(722, old_id)
+    assert edited is not None and content.text("ask_area") in edited["text"] and edited["reply_markup"]
+    assert not bot.tg.calls("sendMessage", chat_id=722)[2:]  # no new message: the two starts only
 
 
 async def test_a_button_on_a_message_telegram_no_longer_has_still_gets_an_answer(bot: Bot, content: Content) -> None:
@@ -107,8 +124,10 @@ async def test_forged_callback_data_changes_nothing(bot: Bot, content: Content) 
     for forged in ("w.practitioner~AAAAAAAAAA", "c.parent.0.0.30d8", "x" * 64, "💥"):
         calls = await bot.press(730, menu_id, forged)
         assert methods(calls)[0] == "answerCallbackQuery"
-        assert texts(calls)[0] == content.text("forged_button")
-        assert content.text("ask_area") in texts(calls)[-1]
+        assert calls[0].params["text"] == content.text("forged_button")  # a toast (issue 15)
+        shown = bot.tg.message(730, menu_id)  # the pressed menu shows where we were (it already did)
+        assert shown is not None and content.text("ask_area") in shown["text"]
+        assert content.text("forged_button") not in joined(calls) and "sendMessage" not in methods(calls)
     session = await bot.store.load(bot.adapter.service.key(bot.adapter._ref(bot.app.bot, 730, 730)))
     assert session is not None and session.who == "parent" and session.area is None
 
@@ -208,3 +227,21 @@ async def test_a_failing_store_gets_an_apology_not_silence(make_bot: Callable[..
         assert texts(calls) == [content.text("store_down")]  # the service's reply when its store fails
         calls = await bot.turn(lambda: bot.tg.push_callback(780, 780, 1, bot.token(PickWho("parent"))), 780)
         assert methods(calls) == ["answerCallbackQuery", "sendMessage"]
+
+
+async def test_a_stale_button_on_a_message_telegram_will_not_edit_gets_one_new_message(
+    bot: Bot, content: Content
+) -> None:
+    await bot.command(723, "start")
+    old_id, old_buttons = bot.menu(723)
+    await bot.command(723, "start")
+    await bot.choose(723, content.text("who_parent"))
+    bot.tg.fail_next("editMessageText", 400, description="Bad Request: message can't be edited")
+    calls = await bot.press(723, old_id, old_buttons[content.text("who_young_person")])
+    assert [(c.method, c.status) for c in calls] == [
+        ("answerCallbackQuery", 200),
+        ("editMessageText", 400),
+        ("sendMessage", 200),
+    ]
+    assert calls[0].params["text"] == content.text("menu_expired")
+    assert texts(calls) == [bot.tg.sent_texts(723)[-1]] and content.text("ask_area") in texts(calls)[0]

@@ -140,7 +140,7 @@ async def test_default_area_from_settings_skips_the_where_question(
 
 
 async def test_commands_are_registered_with_their_descriptions(bot: Bot, content: Content) -> None:
-    registered = bot.tg.commands()
+    registered = bot.tg.commands({"type": "all_private_chats"})  # the private chats' menu (profile.py)
     assert [c["command"] for c in registered] == ["start", "help", "contacts", "urgent", "exit", "forget"]
     for command in registered:
         assert command["description"] == content.commands[command["command"]].menu["telegram"]

@@ -143,7 +143,7 @@ def test_polling_survives_kill_9_in_the_middle_of_a_dialogue(
     bot = BotProcess(env, tmp_path)
     try:
         fake.wait_for_sync("getUpdates", timeout=WAIT)
-        assert [c["command"] for c in fake.commands()][:2] == ["start", "help"]
+        assert [c["command"] for c in fake.commands({"type": "all_private_chats"})][:2] == ["start", "help"]
         fake.push_command(CHAT, CHAT, "start")
         [menu] = fake.wait_for_sync("sendMessage", chat_id=CHAT, timeout=WAIT)
         assert content.text("ask_who") in _text(menu)
