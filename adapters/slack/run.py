@@ -15,7 +15,9 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.app import SlackBot, make_client, web_app
+from adapters.slack.app import SlackBot
+from adapters.slack.client import make_client
+from adapters.slack.http import web_app
 from bot.assistant import Assistant
 from bot.logs import log, setup_logging
 from bot.service import Service
