@@ -47,6 +47,7 @@ from adapters.slack.blocks import (
     SlackMessage,
 )
 from adapters.slack.checks import CheckProcess, CrisisChecker
+from adapters.slack.client import pooled
 from adapters.slack.delivery import Delivery, Where
 from adapters.slack.guards import PostedMessages, SeenIds, UserLimit
 from bot.assistant import Defaults, Reply
@@ -149,6 +150,7 @@ class SlackBot(Delivery):
             raise_error_for_unhandled_request=True,
             process_before_response=False,
         )
+        self.app.middleware(self._ack_first)
         self.app.command(re.compile(r"^/"))(self._on_command)
         self.app.action(re.compile(r"^ypsi_"))(self._on_action)
         self.app.event("app_home_opened")(self._on_home_opened)
@@ -314,6 +316,17 @@ class SlackBot(Delivery):
 
     # ------------------------------------------------------------------------------------ listeners
 
+    @staticmethod
+    async def _ack_first(body: dict[str, Any], ack: AsyncAck, next: Callable[[], Awaitable[None]]) -> None:
+        """Slash commands and button presses are acknowledged before Bolt runs their listener. Bolt starts the
+        listener as a task and then polls for its ``ack()`` every 10 ms (``slack_bolt/listener/asyncio_runner``),
+        so each ack waited at least one poll, and behind other people's turns; the listeners' own ``ack()``
+        then changes nothing. A listener that must answer in its ack (a modal's validation errors) is for
+        another kind of request, which is not acknowledged here."""
+        if body.get("command") or body.get("type") == "block_actions":
+            await ack()
+        await next()
+
     async def _on_command(
         self,
         ack: AsyncAck,
@@ -386,7 +399,8 @@ class SlackBot(Delivery):
             inbound = Inbound("command", command=name, arg=arg)
         else:
             inbound = Inbound("text", text=text)
-        where = Where(client, team, user, respond=respond, channel=str(command.get("channel_id", "")))
+        channel = str(command.get("channel_id", ""))
+        where = Where(client, team, user, respond=pooled(respond, client), channel=channel)
         event_id = _event_id("cmd", command.get("trigger_id"))
         turn = self._turn("command", team, user, inbound, where, event_id, name)
         turn.slash = str(command.get("command") or self.render.command)
@@ -453,7 +467,7 @@ class SlackBot(Delivery):
             inbound = Inbound("action", action=token)
         else:
             return "ignored"  # e.g. a link button: nothing to do
-        where = self._where_pressed(body, respond, client, team, user, token)
+        where = self._where_pressed(body, pooled(respond, client), client, team, user, token)
         return self._turn("action", team, user, inbound, where, event_id, action_id)
 
     async def _action(self, turn: Turn) -> str:

@@ -4,10 +4,12 @@ as Slack asks, up to a limit), server errors and connection errors; and which fa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import ClientError, ClientSession
+from slack_bolt.async_app import AsyncRespond
+from slack_bolt.context.respond.internals import _build_message
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -18,10 +20,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.models.attachments import Attachment
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook import WebhookResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 Sleep = Callable[[float], Awaitable[None]]
-
 
 
 class RetryAfterHandler(AsyncRateLimitErrorRetryHandler):
@@ -135,3 +140,46 @@ def make_client(
     base_url = api_url if api_url.endswith("/") else api_url + "/"
     return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers, session=session)
 
+
+
+class PooledRespond(AsyncRespond):
+    """Bolt's ``respond()`` over the Web API client's connection pool. Bolt's own opens a new aiohttp session,
+    hence a new connection (and TLS handshake), for every answer; this one reuses the client's session."""
+
+    def __init__(self, respond: AsyncRespond, session: ClientSession):
+        super().__init__(response_url=respond.response_url, proxy=respond.proxy, ssl=respond.ssl)
+        self.session = session
+
+    async def __call__(
+        self,
+        text: str | dict[str, Any] = "",
+        blocks: Sequence[dict[str, Any] | Block] | None = None,
+        attachments: Sequence[dict[str, Any] | Attachment] | None = None,
+        response_type: str | None = None,
+        replace_original: bool | None = None,
+        delete_original: bool | None = None,
+        unfurl_links: bool | None = None,
+        unfurl_media: bool | None = None,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> WebhookResponse:
+        if self.response_url is None or self.session.closed:
+            return await super().__call__(
+                text, blocks, attachments, response_type, replace_original, delete_original, unfurl_links,
+                unfurl_media, thread_ts, metadata,
+            )
+        client = AsyncWebhookClient(url=self.response_url, proxy=self.proxy, ssl=self.ssl, session=self.session)
+        if isinstance(text, dict):
+            return await client.send_dict(_build_message(**text))
+        message = _build_message(
+            text=text, blocks=blocks, attachments=attachments, response_type=response_type,
+            replace_original=replace_original, delete_original=delete_original, unfurl_links=unfurl_links,
+            unfurl_media=unfurl_media, thread_ts=thread_ts, metadata=metadata,
+        )
+        return await client.send_dict(message)
+
+
+def pooled(respond: AsyncRespond, client: AsyncWebClient) -> AsyncRespond:
+    """``respond`` sent over ``client``'s connection pool when it has one (run.py gives it one)."""
+    session = client.session
+    return PooledRespond(respond, session) if session is not None else respond
