@@ -33,13 +33,24 @@ DEFAULT_TTL = 24 * 3600.0
 # A preference (Slack's area) is not a conversation: it is kept a year after it was last chosen or used.
 PREFERENCE_TTL = 365 * 24 * 3600.0
 SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26  # primary result codes: a damaged file, or not a database at all
+# Tables slack-sdk's SQLite installation and OAuth state stores keep in the same file (HTTP mode with OAuth).
+SLACK_TABLES = frozenset({"slack_installations", "slack_bots", "oauth_states"})
 MOVED_ASIDE = ".corrupt-"  # state.db.corrupt-20261130T010203Z: a damaged state file, moved aside at start-up
 
 
 def conversation_key(ref: ConversationRef, secret: str) -> str:
-    """The store key for a conversation: a keyed hash, so raw platform ids are never at rest."""
+    """The store key for a conversation: a keyed hash, so raw platform ids are never at rest. It begins with
+    :func:`workspace_prefix`, so that a workspace's data can be deleted together (a Slack app uninstalled)."""
     raw = "\x1f".join((ref.platform, ref.workspace, ref.chat, ref.user)).encode()
-    return hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()[:32]
+    return workspace_prefix(ref.platform, ref.workspace, secret) + hmac.new(
+        secret.encode(), raw, hashlib.sha256
+    ).hexdigest()[:24]
+
+
+def workspace_prefix(platform: str, workspace: str, secret: str) -> str:
+    """The first 8 hex digits of every conversation key of one workspace (a keyed hash too)."""
+    raw = "\x1f".join(("workspace", platform, workspace)).encode()
+    return hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()[:8]
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,11 @@ class SessionStore(ABC):
     async def forget(self, key: str) -> None:
         """Delete everything kept under ``key`` (the session and the preferences), at once."""
 
+    async def forget_prefix(self, prefix: str) -> int:
+        """Forget every conversation (and preference) whose key begins with ``prefix``: a workspace's (see
+        :func:`workspace_prefix`). Returns how many conversations and preferences went."""
+        raise NotImplementedError(f"{type(self).__name__} cannot forget a workspace")
+
     @abstractmethod
     async def load_preferences(self, key: str) -> Preferences | None:
         """The preferences saved under ``key``, or ``None`` (none, or older than ``preference_ttl``); they
@@ -195,6 +211,12 @@ class MemoryStore(SessionStore):
     async def forget(self, key: str) -> None:
         self._data.pop(key, None)
         self._prefs.pop(key, None)
+
+    async def forget_prefix(self, prefix: str) -> int:
+        gone = [k for k in (*self._data, *self._prefs) if k.startswith(prefix)]
+        for key in gone:
+            await self.forget(key)
+        return len(gone)
 
     async def load_preferences(self, key: str) -> Preferences | None:
         item = self._prefs.get(key)
@@ -269,7 +291,7 @@ class SQLiteStore(SessionStore):
             columns = [r[1] for r in db.execute("PRAGMA table_info(sessions)")]
         finally:
             db.close()
-        if tables - {"sessions", "preferences"} or (tables and columns != ["key", "data", "expires"]):
+        if tables - {"sessions", "preferences", *SLACK_TABLES} or (tables and columns != ["key", "data", "expires"]):
             raise StoreStartError(
                 f"{self.path} is a database of something else, not ypsi-bot's state: "
                 "point YPSI_STORE at a file of its own."
@@ -370,6 +392,20 @@ class SQLiteStore(SessionStore):
             raise
         # The row is zeroed (secure_delete); a truncating checkpoint also drops its older copies in the WAL.
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def forget_prefix(self, prefix: str) -> int:
+        if not prefix.isalnum():  # hex digits: nothing LIKE would read as a pattern
+            raise ValueError("a key prefix is hex digits")
+        self._db.execute("BEGIN")
+        try:
+            gone = self._db.execute("DELETE FROM sessions WHERE key LIKE ?", (prefix + "%",)).rowcount
+            gone += self._db.execute("DELETE FROM preferences WHERE key LIKE ?", (prefix + "%",)).rowcount
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(gone)
 
     async def load_preferences(self, key: str) -> Preferences | None:
         row = self._db.execute(
