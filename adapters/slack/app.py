@@ -28,11 +28,16 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.lazy_listener.async_internals import to_runnable_function
+from slack_bolt.lazy_listener.asyncio_runner import AsyncioLazyListenerRunner
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -50,6 +55,7 @@ from adapters.slack.checks import CheckProcess, CrisisChecker
 from adapters.slack.client import pooled
 from adapters.slack.delivery import Delivery, Where
 from adapters.slack.guards import PostedMessages, SeenIds, UserLimit
+from adapters.slack.install import cached_authorize
 from bot.assistant import Defaults, Reply
 from bot.logs import log, log_error
 from bot.service import Handled, Service
@@ -110,6 +116,8 @@ class SlackBot(Delivery):
         limit: UserLimit | None = None,
         check_process: bool = False,
         outbox: Outbox | None = None,
+        oauth: AsyncOAuthSettings | None = None,
+        process_before_response: bool = False,
     ):
         self.service = service
         self.assistant = service.assistant
@@ -142,19 +150,36 @@ class SlackBot(Delivery):
             bolt_logger.setLevel(logging.WARNING)
         if not any(isinstance(f, _TokenUnusedFilter) for f in bolt_logger.filters):
             bolt_logger.addFilter(_TokenUnusedFilter())
+        # Many workspaces (``oauth``): Bolt's OAuth flow, and each request's token from the installation store.
+        self.authorize = cached_authorize(oauth, client, bolt_logger) if oauth is not None else None
+        # Serverless (``process_before_response``): the HTTP response goes only once the work is done, for a
+        # platform that freezes the process after it; the work runs as Bolt's lazy listeners (see http.py).
+        self.serverless = process_before_response
         self.app = AsyncApp(
             name="ypsi-bot",
             client=client,
             signing_secret=signing_secret,
             logger=bolt_logger,
             raise_error_for_unhandled_request=True,
-            process_before_response=False,
+            process_before_response=process_before_response,
+            oauth_settings=oauth,
+            authorize=self.authorize,  # type: ignore[arg-type]  # (Bolt takes an AsyncAuthorize as it is)
+            installation_store=oauth.installation_store if oauth is not None else None,
         )
-        self.app.middleware(self._ack_first)
-        self.app.command(re.compile(r"^/"))(self._on_command)
-        self.app.action(re.compile(r"^ypsi_"))(self._on_action)
-        self.app.event("app_home_opened")(self._on_home_opened)
-        self.app.event("message")(self._on_message)
+        if process_before_response:
+            self.app.listener_runner.lazy_listener_runner = AwaitedLazyRunner(bolt_logger)
+            self.app.command(re.compile(r"^/"))(ack=_ack, lazy=[self._on_command])
+            self.app.action(re.compile(r"^ypsi_"))(ack=_ack, lazy=[self._on_action])
+            self.app.event("app_home_opened")(ack=_ack, lazy=[self._on_home_opened])
+            self.app.event("message")(ack=_ack, lazy=[self._on_message])
+        else:
+            self.app.middleware(self._ack_first)
+            self.app.command(re.compile(r"^/"))(self._on_command)
+            self.app.action(re.compile(r"^ypsi_"))(self._on_action)
+            self.app.event("app_home_opened")(self._on_home_opened)
+            self.app.event("message")(self._on_message)
+        self.app.event("tokens_revoked")(self._on_tokens_revoked)
+        self.app.event("app_uninstalled")(self._on_uninstalled)
         self.app.error(self._on_error)
 
     # ------------------------------------------------------------------------------------- helpers
@@ -362,6 +387,26 @@ class SlackBot(Delivery):
     ) -> None:
         await self._run(self._parse_message(event, body, client, context), "message", self._message)
 
+    async def _on_tokens_revoked(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        """The bot's token was revoked: the workspace is gone for us, as if uninstalled (user tokens alone, of
+        which ypsi-bot asks for none, change nothing)."""
+        if (event.get("tokens") or {}).get("bot"):
+            await self._on_uninstalled(context)
+
+    async def _on_uninstalled(self, context: AsyncBoltContext) -> None:
+        """The app was uninstalled from a workspace: delete its installation (OAuth) and every conversation
+        and preference of its people. Logged by a keyed hash of the workspace only."""
+        team = _team(context)
+        store = self.app.installation_store
+        if store is not None:
+            await store.async_delete_all(enterprise_id=context.enterprise_id, team_id=context.team_id)
+        if self.authorize is not None:
+            self.authorize.authorize_result_cache.clear()  # its token no longer works
+        forgotten = await self.service.forget_workspace(PLATFORM, team) if team else 0
+        log("slack_uninstalled", installation=store is not None, forgotten=forgotten)
+        if self.on_done is not None:
+            self.on_done("uninstalled", "forgotten")
+
     async def _on_error(self, error: Exception, body: dict[str, Any]) -> BoltResponse | None:
         if isinstance(error, BoltUnhandledRequestError):
             # Answer 200 so that Slack does not redeliver events we do not subscribe to or ignore.
@@ -559,6 +604,26 @@ class _TokenUnusedFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "`token` will be unused" not in record.getMessage()
+
+
+#: Serverless mode: the lazy listeners started while one HTTP request is dispatched (http.py waits for them).
+LAZY_WORK: ContextVar[list[asyncio.Future[None]] | None] = ContextVar("ypsi_slack_lazy_work", default=None)
+
+
+class AwaitedLazyRunner(AsyncioLazyListenerRunner):
+    """Bolt's lazy listener runner, which also hands each lazy listener's task to the HTTP request that started
+    it (through :data:`LAZY_WORK`), so that the response is sent only once the work is done."""
+
+    def start(self, function: Callable[..., Awaitable[None]], request: AsyncBoltRequest) -> None:
+        task = asyncio.ensure_future(to_runnable_function(internal_func=function, logger=self.logger, request=request))
+        waiting = LAZY_WORK.get()
+        if waiting is not None:
+            waiting.append(task)
+
+
+async def _ack(ack: AsyncAck) -> None:
+    """Serverless mode: the acknowledgement; the work runs in the lazy listener, before the response goes."""
+    await ack()
 
 
 def typed(text: str) -> str:

@@ -126,7 +126,7 @@ def retry_later(exc: BaseException) -> tuple[bool, float | None]:
 
 
 def make_client(
-    token: str, api_url: str, *, sleep: Sleep = asyncio.sleep, session: ClientSession | None = None
+    token: str | None, api_url: str, *, sleep: Sleep = asyncio.sleep, session: ClientSession | None = None
 ) -> AsyncWebClient:
     """The Web API client: ``api_url`` (SLACK_API_URL) as base, retrying rate limits and server errors.
 

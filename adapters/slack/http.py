@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from adapters.slack.app import SlackBot
+from adapters.slack.app import LAZY_WORK, SlackBot
 from bot.logs import log, log_error
 
 # Request bodies larger than this (a long DM: Slack allows 40,000 characters) are read and dispatched at most
@@ -69,11 +69,17 @@ def web_app(bot: SlackBot, path: str = "/slack/events", clock: Callable[[], floa
         except Exception as exc:  # undecodable, not JSON, a JSON list, a payload of the wrong shape...
             log("slack_malformed", level=logging.WARNING, error=type(exc).__name__, size=len(raw))
             return web.Response(status=400, text="malformed body")
+        lazy: list[asyncio.Future[None]] = []
+        started = LAZY_WORK.set(lazy if bot.serverless else None)
         try:
             bolt_response = await bot.app.async_dispatch(bolt_request)
         except Exception as exc:  # never a 500 with a traceback for a body Bolt cannot make sense of
             log_error("slack_dispatch_failed", exc)
             return web.Response(status=400, text="malformed body")
+        finally:
+            LAZY_WORK.reset(started)
+        if lazy:  # serverless: the platform may freeze us once the response is out, so the work goes first
+            await asyncio.gather(*lazy, return_exceptions=True)
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(request: web.Request) -> web.Response:
@@ -81,7 +87,19 @@ def web_app(bot: SlackBot, path: str = "/slack/events", clock: Callable[[], floa
         healthy = await bot.service.healthy()
         return web.json_response({"ok": healthy, "store": store.backend}, status=200 if healthy else 503)
 
+    async def oauth(request: web.Request) -> web.Response:
+        """Bolt's OAuth flow: the "Add to Slack" page, then Slack's redirect back with the code."""
+        flow = bot.app.oauth_flow
+        assert flow is not None
+        bolt_request = await to_bolt_request(request)
+        if request.path == flow.install_path:
+            return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+        return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+
     app = web.Application()
     app.router.add_post(path, events)
     app.router.add_get("/healthz", healthz)
+    if bot.app.oauth_flow is not None:
+        app.router.add_get(bot.app.oauth_flow.install_path, oauth)
+        app.router.add_get(bot.app.oauth_flow.redirect_uri_path, oauth)
     return app
