@@ -4,7 +4,9 @@ contact is described to a user."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -219,6 +221,29 @@ def _score(words: list[str], raw: list[str], query: str, contact: Contact, stop:
     return best
 
 
+Scored = list[tuple[str, Contact, tuple[int, float]]]
+_SCORED: OrderedDict[bytes, tuple[Content, Scored]] = OrderedDict()
+_SCORED_SIZE = 256
+
+
+def _scored(content: Content, area: str | None, words: list[str], raw: list[str], query: str,
+            stop: set[str]) -> Scored:
+    """(area, contact, :func:`_score`) for every contact searched. How well words name a contact does not
+    change, so the last few queries' scores are kept (fuzzy matching is most of a search's cost), under a
+    digest of the words: the cache never holds what anyone typed."""
+    key = hashlib.blake2b(repr((id(content), area, words, raw, _digits(query))).encode(), digest_size=16).digest()
+    cached = _SCORED.get(key)
+    if cached is not None and cached[0] is content:
+        _SCORED.move_to_end(key)
+        return cached[1]
+    pool = [(area, c) for c in content.contacts_for(area).values()] if area else list(content.all_contacts())
+    scored: Scored = [(a, c, _score(words, raw, query, c, stop)) for a, c in pool]
+    _SCORED[key] = (content, scored)
+    while len(_SCORED) > _SCORED_SIZE:
+        _SCORED.popitem(last=False)
+    return scored
+
+
 _AREA_NAMES: dict[int, tuple[Content, list[tuple[tuple[str, ...], str]]]] = {}
 
 
@@ -303,10 +328,8 @@ def search(
         hints and hints.social_care and re.search(hints.social_care, text)
     )
     members = _role_members(content, area, who) if role else set()
-    pool = [(area, c) for c in content.contacts_for(area).values()] if area else list(content.all_contacts())
     found: list[tuple[Match, int]] = []
-    for area_id, c in pool:
-        rank, score = _score(words, raw, query, c, stop)
+    for area_id, c, (rank, score) in _scored(content, area, words, raw, query, stop):
         kind = _KIND_OF.get(rank, "fuzzy")
         if (area_id, c.id) in members:
             rank, score, kind = 3, max(score, 90.0), "role"

@@ -29,7 +29,7 @@ from bot.assistant import Assistant, Defaults, Reply
 from bot.logs import log, log_error, now_ms
 from bot.ratelimit import RateLimiter
 from bot.session import CorruptSession, Preferences, Session
-from bot.store import SessionStore, conversation_key
+from bot.store import SessionStore, conversation_key, workspace_prefix
 from bot.types import ConversationRef, Inbound, Outbound
 
 Fault = Literal["store", "turn", "rate_limited"]
@@ -274,6 +274,13 @@ class Service:
             self._store_failed(exc, ref, key)
             return None
         return preferred.area if preferred is not None else None
+
+    async def forget_workspace(self, platform: str, workspace: str) -> int:
+        """Forget every conversation and preference of a workspace (a Slack app uninstalled from it)."""
+        prefix = workspace_prefix(platform, workspace, self.secret)
+        gone = await self.store.forget_prefix(prefix)
+        log("forget_workspace", platform=platform, workspace=prefix, forgotten=gone)
+        return gone
 
     async def forget(self, ref: ConversationRef) -> None:
         key = self.key(ref)

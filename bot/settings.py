@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Installable by many workspaces (HTTP mode): OAuth instead of one SLACK_BOT_TOKEN.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_redirect_uri: str | None = None
+    # Serverless HTTP mode: respond to Slack only once the work is done (the platform freezes us after).
+    slack_process_before_response: bool = False
     ypsi_store: str | None = None
     ypsi_default_area: str | None = None  # unset: Telegram asks where; Slack uses content's meta.default_area
     ypsi_secret: SecretStr | None = None

@@ -13,46 +13,36 @@ connection error, a 429 asking to wait longer than ``RetryAfterHandler.max_wait`
 to the :class:`~adapters.outbox.Outbox` under the person's hashed conversation key, and is retried in the
 background, in order, backing off (or as long as Slack asks); later replies to that DM queue behind it.
 Quick exit and "Forget me" discard what is waiting. See :meth:`SlackBot._ephemeral` for ``respond()``.
+
+The pieces: ``client`` (the Web API client and its retries), ``guards`` (redeliveries, each person's in-flight
+limit, the bot's own message ids), ``checks`` (crisis checks off the event loop), ``delivery`` (where replies
+go, and the outbox), ``blocks`` (Block Kit), ``http`` (HTTP mode) and ``run`` (``ypsi-bot slack``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import hashlib
-import hmac
-import itertools
 import logging
-import queue
 import re
-import threading
 import time
-from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
-from aiohttp import ClientError, ClientSession, web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.lazy_listener.async_internals import to_runnable_function
+from slack_bolt.lazy_listener.asyncio_runner import AsyncioLazyListenerRunner
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.health import HEALTH_PATH, health_response
-from adapters.outbox import Outbox, Outcome, Pending
+from adapters.outbox import Outbox
 from adapters.slack.blocks import (
     ACTION_AREA,
     ACTION_FORGET,
@@ -61,24 +51,20 @@ from adapters.slack.blocks import (
     Renderer,
     SlackMessage,
 )
-from adapters.slack.checks import CheckProcess
+from adapters.slack.checks import CheckProcess, CrisisChecker
+from adapters.slack.client import pooled
+from adapters.slack.delivery import Delivery, Where
+from adapters.slack.guards import PostedMessages, SeenIds, UserLimit
+from adapters.slack.install import cached_authorize
 from bot.action import Nav, ShowTopic
 from bot.assistant import Defaults, Reply
 from bot.logs import log, log_error
 from bot.service import Handled, Service
 from bot.types import ConversationRef, Inbound, Option, Outbound
 
-Sleep = Callable[[float], Awaitable[None]]
 Done = Callable[[str, str], None]
 
 PLATFORM = "slack"
-# Replies about a case: never shown outside the user's DM with the bot.
-PRIVATE_KINDS = frozenset({"menu", "outcome", "record"})
-# HTTP mode: request bodies larger than this (a long DM: Slack allows 40,000 characters) are read and
-# dispatched at most HEAVY_AT_ONCE at a time, so that a flood of them never delays small requests (slash
-# commands, buttons), which are never held.
-HEAVY_BODY = 16 * 1024
-HEAVY_AT_ONCE = 4
 # Text longer than this is read for crisis words in a worker thread, and the service gets its first LONG_TEXT
 # characters (what it routes on), or all of it if it has crisis words. Turns on long text run one at a time
 # across everyone, each followed by a breather, so that other people's acks get through between them.
@@ -86,159 +72,6 @@ LONG_TEXT = 4000
 BREATHER = 0.05
 # Message subtypes a person wrote to the bot; the rest (edits, deletions, joins...) are ignored.
 TEXT_SUBTYPES = frozenset({None, "thread_broadcast"})
-
-
-# ------------------------------------------------------------------------------------- Web API client
-
-
-class RetryAfterHandler(AsyncRateLimitErrorRetryHandler):
-    """Retries a 429 after the number of seconds in ``Retry-After``, then gives up. A 429 asking for more
-    than ``max_wait`` seconds is not waited out in the turn (it would hold the person's conversation): the
-    error is raised at once, and the reply goes to the outbox, which waits as long as Slack asked."""
-
-    def __init__(self, max_retry_count: int = 2, *, sleep: Sleep = asyncio.sleep, max_wait: float = 60.0):
-        super().__init__(max_retry_count=max_retry_count)
-        self._sleep = sleep
-        self.max_wait = max_wait
-
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return response is not None and response.status_code == 429 and _retry_after(response) <= self.max_wait
-
-    async def prepare_for_next_attempt_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        if response is None:
-            raise error or RuntimeError("rate limit retry without a response")
-        state.next_attempt_requested = True
-        await self._sleep(min(_retry_after(response), self.max_wait))
-        state.increment_current_attempt()
-
-
-def _retry_after(response: HttpResponse) -> float:
-    return retry_after_header(response.headers)
-
-
-def retry_after_header(headers: Any) -> float:
-    """Seconds in a ``Retry-After`` header (1 when absent or unreadable)."""
-    for name, value in (headers or {}).items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) and value else value
-            try:
-                return max(0.0, float(str(raw).strip()))
-            except ValueError:
-                break
-    return 1.0
-
-
-class ServerErrorHandler(AsyncServerErrorRetryHandler):
-    """Retries 500, 502, 503 and 504 with backoff."""
-
-    def __init__(self, max_retry_count: int = 2, *, sleep: Sleep = asyncio.sleep):
-        super().__init__(max_retry_count=max_retry_count)
-        self._sleep = sleep
-
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return response is not None and response.status_code in (500, 502, 503, 504)
-
-    async def prepare_for_next_attempt_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        state.next_attempt_requested = True
-        await self._sleep(self.interval_calculator.calculate_sleep_duration(state.current_attempt))
-        state.increment_current_attempt()
-
-
-#: Errors from the network rather than from Slack: worth trying again later.
-_NETWORK_ERRORS = (ClientError, asyncio.TimeoutError, OSError)
-
-
-def retry_later(exc: BaseException) -> tuple[bool, float | None]:
-    """Whether a failed Web API call may succeed later (a 5xx, a 429, the network), and how long Slack asked
-    us to wait. ``ok: false`` with HTTP 200 (``channel_not_found``, ``msg_too_long``...) would fail again."""
-    if isinstance(exc, SlackApiError):
-        status = getattr(exc.response, "status_code", 200)
-        if status == 429:
-            return True, retry_after_header(getattr(exc.response, "headers", None))
-        return status >= 500, None
-    return isinstance(exc, _NETWORK_ERRORS), None
-
-
-def make_client(
-    token: str, api_url: str, *, sleep: Sleep = asyncio.sleep, session: ClientSession | None = None
-) -> AsyncWebClient:
-    """The Web API client: ``api_url`` (SLACK_API_URL) as base, retrying rate limits and server errors.
-
-    Pass a long-lived ``session`` to reuse connections (without one, slack-sdk opens one per call).
-    """
-    handlers: list[AsyncRetryHandler] = [
-        AsyncConnectionErrorRetryHandler(),
-        RetryAfterHandler(sleep=sleep),
-        ServerErrorHandler(sleep=sleep),
-    ]
-    base_url = api_url if api_url.endswith("/") else api_url + "/"
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers, session=session)
-
-
-# ---------------------------------------------------------------------------------------------- the app
-
-
-@dataclass
-class Where:
-    """Where an interaction happened, hence where its replies may go."""
-
-    client: AsyncWebClient
-    team: str
-    user: str
-    dm: str | None = None  # the DM with the bot, when the interaction happened there
-    respond: AsyncRespond | None = None  # an ephemeral answer in a channel, when one is possible
-    channel: str | None = None  # the channel a slash command was typed in
-    pressed_ts: str | None = None  # the DM message whose button was pressed
-    key: str = ""  # the conversation's hashed key: messages posted in the DM are remembered under it
-
-
-#: ``respond()`` posts to the command's ``response_url``, which Slack honours for 30 minutes (and 5 uses).
-#: An ephemeral answer that could not be delivered is retried from the outbox only within this window
-#: (from its first try, leaving a margin for the time the command took to reach us); after that it is
-#: given up (logged), except a crisis card, which falls back to the person's DM.
-EPHEMERAL_WINDOW = 25 * 60.0
-
-
-@dataclass
-class Queued:
-    """A reply waiting in the outbox: where it goes and what it says. In memory only, never logged."""
-
-    client: AsyncWebClient
-    user: str
-    message: SlackMessage
-    channel: str | None = None  # the DM; None: open it first
-    key: str = ""  # the conversation key its ts is remembered under for quick exit ("": not remembered)
-    respond: AsyncRespond | None = None  # an ephemeral answer through the command's response_url
-    deadline: float | None = None  # on the outbox's clock: when the response_url is given up
-    conv: str = ""  # the person's hashed conversation key (their outbox queues are named after it)
 
 
 @dataclass
@@ -266,167 +99,8 @@ def _event_id(prefix: str, raw: str | None) -> str | None:
     return prefix + ":" + hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-class SeenIds:
-    """Interactions handled in the last ``window`` seconds, by hashed id: a redelivery inside the window is
-    answered once, even when the conversation (and the ids it remembers) was forgotten in between. Keyed on
-    time; ``size`` only bounds memory."""
 
-    def __init__(self, window: float = 900.0, size: int = 50_000, clock: Callable[[], float] = time.monotonic):
-        self.window = window
-        self.size = size
-        self.clock = clock
-        self._ids: OrderedDict[str, float] = OrderedDict()
-
-    def first_time(self, event_id: str) -> bool:
-        now = self.clock()
-        while self._ids and (len(self._ids) >= self.size or next(iter(self._ids.values())) < now - self.window):
-            self._ids.popitem(last=False)
-        if event_id in self._ids:
-            return False
-        self._ids[event_id] = now
-        return True
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-
-class UserLimit:
-    """At most ``in_flight`` interactions per person at a time (one running, the rest waiting for the
-    conversation's lock); notices at most once per ``window`` seconds. Hashed keys and counts only."""
-
-    def __init__(
-        self, in_flight: int = 4, window: float = 60.0, clock: Callable[[], float] = time.monotonic,
-        size: int = 10_000,
-    ):
-        self.in_flight = in_flight
-        self.window = window
-        self.clock = clock
-        self.size = size
-        self._busy: dict[str, int] = {}
-        self._noticed: OrderedDict[tuple[str, str], float] = OrderedDict()
-
-    def enter(self, key: str) -> bool:
-        n = self._busy.get(key, 0)
-        if n >= self.in_flight:
-            return False
-        self._busy[key] = n + 1
-        return True
-
-    def leave(self, key: str) -> None:
-        n = self._busy.get(key, 0) - 1
-        if n > 0:
-            self._busy[key] = n
-        else:
-            self._busy.pop(key, None)
-
-    def busy(self, key: str) -> int:
-        return self._busy.get(key, 0)
-
-    def noticed(self, key: str, what: str) -> bool:
-        """Whether ``what`` was said to this person within the window."""
-        at = self._noticed.get((key, what))
-        return at is not None and at > self.clock() - self.window
-
-    def note(self, key: str, what: str) -> None:
-        self._noticed.pop((key, what), None)
-        self._noticed[(key, what)] = self.clock()
-        while len(self._noticed) > self.size:
-            self._noticed.popitem(last=False)
-
-    def once(self, key: str, what: str) -> bool:
-        """True (and noted) the first time in the window."""
-        if self.noticed(key, what):
-            return False
-        self.note(key, what)
-        return True
-
-    def forget(self, key: str) -> None:
-        for what in ("busy", "crisis"):
-            self._noticed.pop((key, what), None)
-
-
-class PostedMessages:
-    """The bot's own messages in each DM, for quick exit: channel and message ts only, never text; at most
-    ``per_dm`` for each of at most ``dms`` conversations (the least recently active are dropped first).
-    Lost on restart, by design."""
-
-    def __init__(self, dms: int = 10_000, per_dm: int = 200):
-        self.dms = dms
-        self.per_dm = per_dm
-        self._posted: OrderedDict[str, tuple[str, deque[str]]] = OrderedDict()
-
-    def add(self, key: str, channel: str, ts: str) -> None:
-        entry = self._posted.get(key)
-        if entry is None or entry[0] != channel:
-            entry = self._posted[key] = (channel, deque(maxlen=self.per_dm))
-            while len(self._posted) > self.dms:
-                self._posted.popitem(last=False)
-        self._posted.move_to_end(key)
-        entry[1].append(ts)
-
-    def pop(self, key: str) -> tuple[str | None, list[str]]:
-        channel, ts = self._posted.pop(key, (None, deque()))
-        return channel, list(ts)
-
-    def get(self, key: str) -> list[str]:
-        return list(self._posted.get(key, ("", deque()))[1])
-
-    def __len__(self) -> int:
-        return len(self._posted)
-
-
-class CrisisChecker:
-    """One worker thread that looks for crisis words in long or extra text, away from the event loop: text of
-    turns in progress first (``urgent``), then a flood's extra messages. One thread only: more would take
-    the GIL from the event loop more often. Started on first use."""
-
-    def __init__(self, check: Callable[[Inbound], Outbound | None]):
-        self._check = check
-        self._queue: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
-        self._order = itertools.count()
-        self._thread: threading.Thread | None = None
-
-    async def __call__(self, inbound: Inbound, *, urgent: bool) -> Outbound | None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="ypsi-slack-crisis", daemon=True)
-            self._thread.start()
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Outbound | None] = loop.create_future()
-        self._queue.put((0 if urgent else 1, next(self._order), (inbound, loop, future)))
-        return await future
-
-    def pending(self) -> int:
-        return self._queue.qsize()
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._queue.put((-1, -1, None))
-            self._thread = None
-
-    def _work(self) -> None:
-        while True:
-            _, _, job = self._queue.get()
-            if job is None:
-                return
-            inbound, loop, future = job
-            try:
-                found: Outbound | None | BaseException = self._check(inbound)
-            except BaseException as exc:  # handed to the waiting turn
-                found = exc
-            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
-                loop.call_soon_threadsafe(_settle, future, found)
-
-
-def _settle(future: asyncio.Future[Outbound | None], found: Outbound | None | BaseException) -> None:
-    if future.done():
-        return
-    if isinstance(found, BaseException):
-        future.set_exception(found)
-    else:
-        future.set_result(found)
-
-
-class SlackBot:
+class SlackBot(Delivery):
     """Holds the Bolt app and the service; one instance serves a workspace."""
 
     def __init__(
@@ -441,6 +115,8 @@ class SlackBot:
         limit: UserLimit | None = None,
         check_process: bool = False,
         outbox: Outbox | None = None,
+        oauth: AsyncOAuthSettings | None = None,
+        process_before_response: bool = False,
     ):
         self.service = service
         self.assistant = service.assistant
@@ -473,18 +149,36 @@ class SlackBot:
             bolt_logger.setLevel(logging.WARNING)
         if not any(isinstance(f, _TokenUnusedFilter) for f in bolt_logger.filters):
             bolt_logger.addFilter(_TokenUnusedFilter())
+        # Many workspaces (``oauth``): Bolt's OAuth flow, and each request's token from the installation store.
+        self.authorize = cached_authorize(oauth, client, bolt_logger) if oauth is not None else None
+        # Serverless (``process_before_response``): the HTTP response goes only once the work is done, for a
+        # platform that freezes the process after it; the work runs as Bolt's lazy listeners (see http.py).
+        self.serverless = process_before_response
         self.app = AsyncApp(
             name="ypsi-bot",
             client=client,
             signing_secret=signing_secret,
             logger=bolt_logger,
             raise_error_for_unhandled_request=True,
-            process_before_response=False,
+            process_before_response=process_before_response,
+            oauth_settings=oauth,
+            authorize=self.authorize,  # type: ignore[arg-type]  # (Bolt takes an AsyncAuthorize as it is)
+            installation_store=oauth.installation_store if oauth is not None else None,
         )
-        self.app.command(re.compile(r"^/"))(self._on_command)
-        self.app.action(re.compile(r"^ypsi_"))(self._on_action)
-        self.app.event("app_home_opened")(self._on_home_opened)
-        self.app.event("message")(self._on_message)
+        if process_before_response:
+            self.app.listener_runner.lazy_listener_runner = AwaitedLazyRunner(bolt_logger)
+            self.app.command(re.compile(r"^/"))(ack=_ack, lazy=[self._on_command])
+            self.app.action(re.compile(r"^ypsi_"))(ack=_ack, lazy=[self._on_action])
+            self.app.event("app_home_opened")(ack=_ack, lazy=[self._on_home_opened])
+            self.app.event("message")(ack=_ack, lazy=[self._on_message])
+        else:
+            self.app.middleware(self._ack_first)
+            self.app.command(re.compile(r"^/"))(self._on_command)
+            self.app.action(re.compile(r"^ypsi_"))(self._on_action)
+            self.app.event("app_home_opened")(self._on_home_opened)
+            self.app.event("message")(self._on_message)
+        self.app.event("tokens_revoked")(self._on_tokens_revoked)
+        self.app.event("app_uninstalled")(self._on_uninstalled)
         self.app.error(self._on_error)
 
     # ------------------------------------------------------------------------------------- helpers
@@ -642,6 +336,17 @@ class SlackBot:
 
     # ------------------------------------------------------------------------------------ listeners
 
+    @staticmethod
+    async def _ack_first(body: dict[str, Any], ack: AsyncAck, next: Callable[[], Awaitable[None]]) -> None:
+        """Slash commands and button presses are acknowledged before Bolt runs their listener. Bolt starts the
+        listener as a task and then polls for its ``ack()`` every 10 ms (``slack_bolt/listener/asyncio_runner``),
+        so each ack waited at least one poll, and behind other people's turns; the listeners' own ``ack()``
+        then changes nothing. A listener that must answer in its ack (a modal's validation errors) is for
+        another kind of request, which is not acknowledged here."""
+        if body.get("command") or body.get("type") == "block_actions":
+            await ack()
+        await next()
+
     async def _on_command(
         self,
         ack: AsyncAck,
@@ -676,6 +381,26 @@ class SlackBot:
         self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
         await self._run(self._parse_message(event, body, client, context), "message", self._message)
+
+    async def _on_tokens_revoked(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        """The bot's token was revoked: the workspace is gone for us, as if uninstalled (user tokens alone, of
+        which ypsi-bot asks for none, change nothing)."""
+        if (event.get("tokens") or {}).get("bot"):
+            await self._on_uninstalled(context)
+
+    async def _on_uninstalled(self, context: AsyncBoltContext) -> None:
+        """The app was uninstalled from a workspace: delete its installation (OAuth) and every conversation
+        and preference of its people. Logged by a keyed hash of the workspace only."""
+        team = _team(context)
+        store = self.app.installation_store
+        if store is not None:
+            await store.async_delete_all(enterprise_id=context.enterprise_id, team_id=context.team_id)
+        if self.authorize is not None:
+            self.authorize.authorize_result_cache.clear()  # its token no longer works
+        forgotten = await self.service.forget_workspace(PLATFORM, team) if team else 0
+        log("slack_uninstalled", installation=store is not None, forgotten=forgotten)
+        if self.on_done is not None:
+            self.on_done("uninstalled", "forgotten")
 
     async def _on_error(self, error: Exception, body: dict[str, Any]) -> BoltResponse | None:
         if isinstance(error, BoltUnhandledRequestError):
@@ -713,7 +438,8 @@ class SlackBot:
             inbound, name = Inbound("command", command=command_name, arg=arg), command_name
         else:  # anything else is read as typed text
             inbound = Inbound("text", text=text)
-        where = Where(client, team, user, respond=respond, channel=str(command.get("channel_id", "")))
+        channel = str(command.get("channel_id", ""))
+        where = Where(client, team, user, respond=pooled(respond, client), channel=channel)
         event_id = _event_id("cmd", command.get("trigger_id"))
         turn = self._turn("command", team, user, inbound, where, event_id, name)
         turn.slash = str(command.get("command") or self.render.command)
@@ -778,7 +504,7 @@ class SlackBot:
             inbound = Inbound("action", action=str(action.get("value", "")))
         else:
             return "ignored"  # e.g. a link button: nothing to do
-        where = self._where_pressed(body, respond, client, team, user)
+        where = self._where_pressed(body, pooled(respond, client), client, team, user)
         return self._turn("action", team, user, inbound, where, event_id, action_id)
 
     async def _action(self, turn: Turn) -> str:
@@ -858,272 +584,6 @@ class SlackBot:
         await client.views_publish(user_id=user, view=self.render.home(area, self.now(), note))
         return "published"
 
-    # ------------------------------------------------------------------------------------------ delivery
-
-    def _platform_wording(self, out: Outbound, reply: Reply) -> Outbound:
-        if reply.forgotten and out.kind == "farewell":
-            return Outbound(self.content.text("slack_forgotten"), kind="farewell")
-        return out
-
-    def _forget_local(self, key: str) -> None:
-        """Forget what this process holds about a conversation (posted message ids, notices, and replies
-        still waiting in the outbox: nothing from before should arrive after "Forget me")."""
-        self._discard(key)
-        self.posted.pop(key)
-        self.limit.forget(key)
-
-    def _discard(self, key: str) -> None:
-        self.outbox.discard(_dm_queue(key))
-        self.outbox.discard(_ephemeral_queue(key))
-
-    async def _deliver(self, reply: Reply, where: Where) -> None:
-        """Send a turn's replies where they may go: the DM for anything about a case, else ephemeral."""
-        outs = [self._platform_wording(o, reply) for o in reply.replies]
-        if reply.crisis and where.key:  # a crisis card went out: the busy notice then never replaces one
-            self.limit.note(where.key, "crisis")
-        if reply.delete_conversation:
-            await self._quick_exit(reply, outs, where)
-            return
-        if reply.forgotten:
-            self._forget_local(where.key)
-        if where.dm is not None:
-            await self._post(where, where.dm, outs, reply, where.pressed_ts)
-            return
-        if where.respond is None:
-            await self._post(where, await self._dm_or_later(where), outs, reply)
-            return
-        private = [o for o in outs if o.kind in PRIVATE_KINDS]
-        public = [o for o in outs if o.kind not in PRIVATE_KINDS]
-        note: SlackMessage | None = None
-        if private:
-            dm = await self._dm_or_later(where)
-            await self._post(where, dm, private, reply)
-            if dm is not None and dm != where.channel:  # (unknown yet: the DM itself will show it)
-                note = self.render.dm_note(where.team, dm)
-        if public or note is not None:
-            await self._ephemeral(where, public, note)
-
-    async def _ephemeral(self, where: Where, outs: list[Outbound], note: SlackMessage | None = None) -> None:
-        """An ephemeral answer through ``respond()``. One that fails for a reason that may pass (5xx, 429,
-        the network) goes to the outbox, and is retried there only within ``EPHEMERAL_WINDOW`` of now: the
-        response_url expires after 30 minutes. When that window has passed, an ordinary answer is given up
-        (logged); a crisis card falls back to the person's DM, as does one Slack refuses outright."""
-        assert where.respond is not None
-        msg = self.render.merged(outs) if outs else None
-        blocks = (msg.blocks if msg else []) + (note.blocks if note else [])
-        text = "\n\n".join(x.text for x in (msg, note) if x is not None)
-        crisis = any(o.kind == "crisis" for o in outs)
-        queued = Queued(
-            where.client, where.user, SlackMessage(text, blocks), respond=where.respond,
-            deadline=self.outbox.clock() + EPHEMERAL_WINDOW, conv=where.key,
-        )
-        queue = _ephemeral_queue(where.key or where.user)
-        if self.outbox.has(queue):
-            await self._queue(queue, queued, crisis=crisis)
-            return
-        outcome, wait = await self._try_respond(queued, crisis=crisis)
-        if outcome == "retry":
-            log("slack_send_deferred", via="respond", crisis=crisis)
-            await self._queue(queue, queued, crisis=crisis, delay=wait)
-
-    async def _try_respond(self, queued: Queued, *, crisis: bool) -> tuple[Outcome, float | None]:
-        """One ``respond()``: sent, retry (and how long Slack asked to wait), or drop. A crisis card that
-        Slack refuses outright is posted in the DM instead."""
-        assert queued.respond is not None
-        try:
-            response = await queued.respond(
-                text=queued.message.text, blocks=queued.message.blocks, response_type="ephemeral",
-                replace_original=False,
-            )
-        except _NETWORK_ERRORS:
-            return "retry", None
-        status = int(getattr(response, "status_code", 200))
-        if status < 300:
-            return "sent", None
-        if status == 429:
-            return "retry", retry_after_header(getattr(response, "headers", None))
-        if status >= 500:
-            return "retry", None
-        log("slack_respond_failed", level=logging.WARNING, status=status, crisis=crisis)
-        if crisis:
-            await self._crisis_to_dm(queued)
-        return "drop", None
-
-    async def _crisis_to_dm(self, queued: Queued) -> None:
-        """A crisis card the response_url could not take: into the DM (through the outbox if need be)."""
-        log("slack_crisis_moved_to_dm")
-        where = Where(queued.client, "", queued.user, key=queued.conv)
-        queue = _dm_queue(queued.conv or queued.user)
-        await self._post_one(where, None, queued.message, crisis=True, track=bool(queued.conv), queue=queue)
-
-    async def _quick_exit(self, reply: Reply, outs: list[Outbound], where: Where) -> None:
-        """Quick exit: delete the bot's own messages in the DM (``chat.delete`` works on them with the bot
-        token), forget what this process holds, and say goodbye where it leaves nothing behind: ephemerally."""
-        self._discard(where.key)  # nothing still waiting may arrive after quick exit
-        channel, posted = self.posted.pop(where.key)
-        if channel is None:
-            posted = []
-        self.limit.forget(where.key)
-        deleted = failed = 0
-        for ts in reversed(posted):  # newest first: what is on screen goes first
-            try:
-                await where.client.chat_delete(channel=str(channel), ts=ts)
-                deleted += 1
-            except SlackApiError as exc:  # already deleted by the person, too old...: carry on
-                failed += 1
-                log("slack_delete_failed", level=logging.WARNING, error=str(exc.response.get("error", ""))[:40])
-        log("slack_quick_exit", conv=where.key[:12], deleted=deleted, failed=failed)
-        if not outs:
-            return
-        if where.respond is not None and not where.dm:
-            await self._ephemeral(where, outs)
-            return
-        dm = where.dm or channel or await self._open_dm(where.client, where.user)
-        msg = self.render.merged(outs)
-        await where.client.chat_postEphemeral(channel=dm, user=where.user, **msg.as_kwargs())
-
-    async def _open_dm(self, client: AsyncWebClient, user: str) -> str:
-        opened = await client.conversations_open(users=user)
-        return str(opened["channel"]["id"])
-
-    async def _dm_or_later(self, where: Where) -> str | None:
-        """The person's DM, or ``None`` when Slack cannot open it just now (the outbox opens it later)."""
-        if self.outbox.has(_dm_queue(where.key or where.user)):
-            return None  # replies are waiting: these go behind them anyway
-        try:
-            return await self._open_dm(where.client, where.user)
-        except Exception as exc:
-            if not retry_later(exc)[0]:
-                raise
-            log("slack_open_dm_deferred", error=type(exc).__name__)
-            return None
-
-    async def _post(
-        self,
-        where: Where,
-        channel: str | None,
-        outs: list[Outbound],
-        reply: Reply,
-        pressed_ts: str | None = None,
-    ) -> None:
-        """Post replies in the DM (``channel``; ``None``: not opened yet). A pressed question is edited in
-        place: to "✓ question — answer" when it was answered, to the reply itself when the reply replaces it
-        (back, start again), or to the explanation when "What does this mean?" was pressed (the question is
-        then asked again below). While replies wait in the outbox for this DM, or when the edit fails, a
-        reply that would have replaced the question is posted as a new message instead (behind them).
-        The ts of each message posted is remembered (ids only) for quick exit."""
-        client = where.client
-        queue = _dm_queue(where.key or where.user)
-        if pressed_ts and channel is not None:
-            update: SlackMessage | None = None
-            replacing = False
-            if reply.answered is not None:
-                update = self.render.answered(reply.answered)
-            if update is None and outs and (outs[0].replace_menu or reply.explains):
-                if self.outbox.has(queue):
-                    update = None  # the question may be out of date by the time this arrives
-                else:
-                    update, outs, replacing = self.render.message(outs[0]), outs[1:], True
-            if update is not None:
-                try:
-                    await client.chat_update(channel=channel, ts=pressed_ts, **update.as_kwargs())
-                except Exception as exc:  # too old to edit, deleted, Slack down...: the reply still goes below
-                    if not isinstance(exc, SlackApiError) and not retry_later(exc)[0]:
-                        raise
-                    error = str(exc.response.get("error", "")) if isinstance(exc, SlackApiError) else ""
-                    log("slack_update_failed", level=logging.WARNING, error=error[:40] or type(exc).__name__)
-                    if replacing:
-                        await self._post_one(where, channel, update, crisis=False, track=True, queue=queue)
-        track = bool(where.key) and not reply.forgotten
-        for out in outs:
-            message = self.render.message(out)
-            await self._post_one(where, channel, message, crisis=out.kind == "crisis", track=track, queue=queue)
-
-    async def _post_one(
-        self, where: Where, channel: str | None, message: SlackMessage, *, crisis: bool, track: bool, queue: str
-    ) -> None:
-        """Post one message in the DM now, or queue it in the outbox: behind anything already waiting for this
-        DM, or when Slack still fails after the SDK's retries for a reason that may pass."""
-        queued = Queued(where.client, where.user, message, channel, where.key if track else "", conv=where.key)
-        if channel is None or self.outbox.has(queue):
-            await self._queue(queue, queued, crisis=crisis)
-            return
-        try:
-            posted = await where.client.chat_postMessage(channel=channel, **message.as_kwargs())
-        except Exception as exc:
-            later, wait = retry_later(exc)
-            if not later:
-                raise
-            log("slack_send_deferred", via="post", crisis=crisis, error=_error_name(exc))
-            await self._queue(queue, queued, crisis=crisis, delay=wait)
-            return
-        self._remember(queued, posted)
-
-    def _remember(self, queued: Queued, posted: Any) -> None:
-        ts = posted.get("ts") if queued.key else None
-        if ts:
-            self.posted.add(queued.key, str(posted.get("channel") or queued.channel), str(ts))
-
-    async def _queue(self, queue: str, queued: Queued, *, crisis: bool, delay: float | None = None) -> None:
-        await self.outbox.start()  # (once; on the event loop)
-        self.outbox.put(queue, queued, crisis=crisis, delay=delay)
-
-    def _client_without_retries(self, client: AsyncWebClient) -> AsyncWebClient:
-        """The same client without slack-sdk's retries: the outbox does its own backing off, and must not
-        sleep inside one attempt while other people's replies wait."""
-        entry = self._single_shot.get(id(client))
-        if entry is None or entry[0] is not client:
-            single = AsyncWebClient(
-                token=client.token, base_url=client.base_url, session=client.session, timeout=client.timeout,
-                retry_handlers=[],
-            )
-            entry = self._single_shot[id(client)] = (client, single)
-        return entry[1]
-
-    async def _send_queued(self, item: Pending) -> tuple[Outcome, float | None]:
-        """The outbox's sender: one attempt, classified (sent, drop, or retry and when)."""
-        queued: Queued = item.payload
-        if queued.respond is not None:
-            if queued.deadline is not None and self.outbox.clock() > queued.deadline:
-                log("slack_outbox_expired", crisis=item.crisis)  # the response_url has expired by now
-                if item.crisis and not item.cancelled:
-                    await self._crisis_to_dm(queued)
-                return "drop", None
-            return await self._try_respond(queued, crisis=item.crisis)
-        client = self._client_without_retries(queued.client)
-        try:
-            if queued.channel is None:
-                queued.channel = await self._open_dm(client, queued.user)
-            posted = await client.chat_postMessage(channel=queued.channel, **queued.message.as_kwargs())
-        except Exception as exc:
-            later, wait = retry_later(exc)
-            if later:
-                return "retry", wait
-            log("slack_outbox_undeliverable", level=logging.WARNING, error=_error_name(exc), crisis=item.crisis)
-            return "drop", None
-        if item.cancelled:  # quick exit or "Forget me" while this was on its way: take it back
-            with contextlib.suppress(Exception):
-                await client.chat_delete(channel=str(posted.get("channel") or queued.channel), ts=str(posted["ts"]))
-            return "drop", None
-        self._remember(queued, posted)
-        return "sent", None
-
-
-def _dm_queue(key: str) -> str:
-    """The outbox queue of a person's DM (their hashed conversation key)."""
-    return key
-
-
-def _ephemeral_queue(key: str) -> str:
-    """Ephemeral answers queue apart: a dead response_url must not hold up the DM."""
-    return "eph:" + key
-
-
-def _error_name(exc: BaseException) -> str:
-    if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error", "") or getattr(exc.response, "status_code", ""))[:40]
-    return type(exc).__name__
-
 
 def _unanswered(handled: Handled) -> str:
     """Why the service gave no reply: a redelivery, or a message the rate limit refused quietly."""
@@ -1136,6 +596,26 @@ class _TokenUnusedFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "`token` will be unused" not in record.getMessage()
+
+
+#: Serverless mode: the lazy listeners started while one HTTP request is dispatched (http.py waits for them).
+LAZY_WORK: ContextVar[list[asyncio.Future[None]] | None] = ContextVar("ypsi_slack_lazy_work", default=None)
+
+
+class AwaitedLazyRunner(AsyncioLazyListenerRunner):
+    """Bolt's lazy listener runner, which also hands each lazy listener's task to the HTTP request that started
+    it (through :data:`LAZY_WORK`), so that the response is sent only once the work is done."""
+
+    def start(self, function: Callable[..., Awaitable[None]], request: AsyncBoltRequest) -> None:
+        task = asyncio.ensure_future(to_runnable_function(internal_func=function, logger=self.logger, request=request))
+        waiting = LAZY_WORK.get()
+        if waiting is not None:
+            waiting.append(task)
+
+
+async def _ack(ack: AsyncAck) -> None:
+    """Serverless mode: the acknowledgement; the work runs in the lazy listener, before the response goes."""
+    await ack()
 
 
 def typed(text: str) -> str:
@@ -1157,67 +637,3 @@ def _media_kind(event: dict[str, Any]) -> str:
     if mimetype.startswith("audio/"):
         return "voice"
     return "file"
-
-
-# ------------------------------------------------------------------------------------------ HTTP mode
-
-
-def verified(signing_secret: str, body: bytes, timestamp: str, signature: str, now: float) -> bool:
-    """Slack's v0 request signature, over the raw bytes; a timestamp that is not a number, or is more than
-    five minutes off, fails like a wrong signature."""
-    if not signing_secret or not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
-        return False
-    if abs(now - int(timestamp)) > 300:
-        return False
-    base = b"v0:" + timestamp.encode() + b":" + body
-    expected = "v0=" + hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
-
-
-def web_app(bot: SlackBot, path: str = "/slack/events", clock: Callable[[], float] = time.time) -> web.Application:
-    """The aiohttp application for HTTP mode: Slack's requests at ``path``, and ``/healthz``.
-
-    A request is verified before its body is read as anything: a missing, wrong or stale signature, or a
-    timestamp that is not a number, gets 401; a signed body that is not the JSON or form Slack sends gets
-    400. Only then does Bolt see it (and verify it again)."""
-
-    heavy = asyncio.Semaphore(HEAVY_AT_ONCE)
-
-    async def events(request: web.Request) -> web.Response:
-        if (request.content_length or 0) > HEAVY_BODY:
-            async with heavy:
-                return await handle(request)
-        return await handle(request)
-
-    async def handle(request: web.Request) -> web.Response:
-        raw = await request.read()
-        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
-        signature = request.headers.get("X-Slack-Signature", "")
-        if not verified(bot.signing_secret, raw, timestamp, signature, clock()):
-            log("slack_unverified", level=logging.WARNING, size=len(raw))
-            return web.Response(status=401, text="invalid request")
-        try:
-            bolt_request = AsyncBoltRequest(
-                body=raw.decode("utf-8"),
-                query=request.query_string,
-                headers=request.headers,  # type: ignore[arg-type]
-            )
-            if not isinstance(bolt_request.body, dict) or not bolt_request.body:
-                raise ValueError("not an object")
-        except Exception as exc:  # undecodable, not JSON, a JSON list, a payload of the wrong shape...
-            log("slack_malformed", level=logging.WARNING, error=type(exc).__name__, size=len(raw))
-            return web.Response(status=400, text="malformed body")
-        try:
-            bolt_response = await bot.app.async_dispatch(bolt_request)
-        except Exception as exc:  # never a 500 with a traceback for a body Bolt cannot make sense of
-            log_error("slack_dispatch_failed", exc)
-            return web.Response(status=400, text="malformed body")
-        return await to_aiohttp_response(bolt_response)
-
-    async def healthz(request: web.Request) -> web.Response:
-        return await health_response(bot.service.store)
-
-    app = web.Application()
-    app.router.add_post(path, events)
-    app.router.add_get(HEALTH_PATH, healthz)
-    return app

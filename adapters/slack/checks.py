@@ -1,6 +1,6 @@
 """Crisis checks of long text in a child process, so that they never hold the GIL the event loop needs.
 
-The Slack app's one crisis-check thread (``adapters.slack.app.CrisisChecker``) calls :class:`CheckProcess`,
+The Slack app's one crisis-check thread (:class:`CrisisChecker`) calls :class:`CheckProcess`,
 which hands the message to a child process over a pipe and waits for the answer: the thread then waits in
 ``recv`` without the GIL, and the event loop, which acknowledges everyone's commands and buttons, runs freely.
 The child is the same assistant (same content, same secret, so the crisis card's buttons are signed alike).
@@ -11,9 +11,13 @@ This module imports only the assistant, so the child starts quickly.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import multiprocessing
+import queue
+import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -92,3 +96,55 @@ def serve_checks(conn: Connection, content: Content, secret: str) -> None:
             conn.send((True, assistant.crisis_card(inbound, now)))
         except Exception as exc:  # the parent checks again itself
             conn.send((False, type(exc).__name__))
+
+
+class CrisisChecker:
+    """One worker thread that looks for crisis words in long or extra text, away from the event loop: text of
+    turns in progress first (``urgent``), then a flood's extra messages. One thread only: more would take
+    the GIL from the event loop more often. Started on first use."""
+
+    def __init__(self, check: Callable[[Inbound], Outbound | None]):
+        self._check = check
+        self._queue: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    async def __call__(self, inbound: Inbound, *, urgent: bool) -> Outbound | None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="ypsi-slack-crisis", daemon=True)
+            self._thread.start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outbound | None] = loop.create_future()
+        self._queue.put((0 if urgent else 1, next(self._order), (inbound, loop, future)))
+        return await future
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put((-1, -1, None))
+            self._thread = None
+
+    def _work(self) -> None:
+        while True:
+            _, _, job = self._queue.get()
+            if job is None:
+                return
+            inbound, loop, future = job
+            try:
+                found: Outbound | None | BaseException = self._check(inbound)
+            except BaseException as exc:  # handed to the waiting turn
+                found = exc
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
+                loop.call_soon_threadsafe(_settle, future, found)
+
+
+def _settle(future: asyncio.Future[Outbound | None], found: Outbound | None | BaseException) -> None:
+    if future.done():
+        return
+    if isinstance(found, BaseException):
+        future.set_exception(found)
+    else:
+        future.set_result(found)
+

@@ -14,7 +14,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.signals import stop_on_signals
-from adapters.slack.app import SlackBot, make_client, web_app
+from adapters.slack.app import SlackBot
+from adapters.slack.client import make_client
+from adapters.slack.http import web_app
+from adapters.slack.install import oauth_settings, stores_for
 from bot.logs import log
 from bot.service import Service
 from bot.settings import Settings, SettingsError
@@ -37,9 +40,11 @@ SWITCH_INTERVAL = 0.001  # seconds
 
 @dataclass(frozen=True)
 class SlackTokens:
-    bot: str
+    bot: str  # "" with OAuth: each workspace's token comes from its installation
     app: str = ""  # Socket Mode
     signing_secret: str = ""  # HTTP mode
+    client_id: str = ""  # OAuth (HTTP mode): installable by many workspaces
+    client_secret: str = ""
 
 
 def _secret(value: object) -> str:
@@ -48,7 +53,20 @@ def _secret(value: object) -> str:
 
 
 def slack_tokens(settings: Settings, *, http: bool) -> SlackTokens:
-    """The tokens the chosen mode needs, or :class:`SettingsError` naming the one that is missing or wrong."""
+    """The tokens the chosen mode needs, or :class:`SettingsError` naming the one that is missing or wrong.
+    With SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (HTTP mode), the app is installed by OAuth instead of
+    SLACK_BOT_TOKEN."""
+    client_id = (settings.slack_client_id or "").strip()
+    client_secret = _secret(settings.slack_client_secret)
+    if client_id or client_secret:
+        if not (client_id and client_secret):
+            raise SettingsError("OAuth needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (Basic Information page).")
+        if not http:
+            raise SettingsError("OAuth installation (SLACK_CLIENT_ID) needs HTTP mode: run `ypsi-bot slack --http`.")
+        secret = _secret(settings.slack_signing_secret)
+        if not secret:
+            raise SettingsError("SLACK_SIGNING_SECRET is not set: copy it from the app's Basic Information page.")
+        return SlackTokens("", signing_secret=secret, client_id=client_id, client_secret=client_secret)
     bot = _secret(settings.slack_bot_token)
     if not bot:
         raise SettingsError(
@@ -107,14 +125,23 @@ async def serve(
     session = aiohttp.ClientSession()  # one connection pool for every Web API call
     try:
         default_area = settings.default_area(service.assistant.content.areas)  # before Slack is called
-        client = make_client(tokens.bot, settings.slack_api_url, session=session)
-        await _check_bot_token(client)
+        client = make_client(tokens.bot or None, settings.slack_api_url, session=session)
+        oauth = None
+        if tokens.client_id:
+            installations, states = stores_for(store, settings.ypsi_store or "", tokens.client_id)
+            oauth = oauth_settings(
+                tokens.client_id, tokens.client_secret, installations, states, redirect_uri=settings.slack_redirect_uri
+            )
+        else:
+            await _check_bot_token(client)
         bot = SlackBot(
             service,
             client=client,
             signing_secret=tokens.signing_secret,
             default_area=default_area,
             check_process=True,
+            oauth=oauth,
+            process_before_response=http and settings.slack_process_before_response,
         )
         if http:
             runner = web.AppRunner(web_app(bot), access_log=None)
@@ -122,7 +149,8 @@ async def serve(
             site = web.TCPSite(runner, listen, port)
             await site.start()
             bound = int(runner.addresses[0][1])
-            log("slack_listening", mode="http", address=listen, port=bound, store=store.backend)
+            log("slack_listening", mode="http", address=listen, port=bound, store=store.backend,
+                oauth=oauth is not None, serverless=bot.serverless)
             if ready is not None:
                 ready(bot, bound)
             try:

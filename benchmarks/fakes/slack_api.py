@@ -562,7 +562,10 @@ class FakeSlack:
             response = web.json_response(body, status=fault.status, headers=fault_headers)
             call = Call(method, params, headers, status=fault.status, response=body)
             return await self._answer_then_record(request, response, call)
-        body = self._auth_error(method, Call(method, params, headers).token) or self._answer(method, params)
+        if method == "oauth.v2.access":  # the app's client id and secret, not a token
+            body = self._oauth_access(params, headers)
+        else:
+            body = self._auth_error(method, Call(method, params, headers).token) or self._answer(method, params)
         call = Call(method, params, headers, response=body)
         return await self._answer_then_record(request, web.json_response(body), call)
 
@@ -585,6 +588,28 @@ class FakeSlack:
         response = web.Response(status=403, text="fake slack never serves user media")
         call = Call(URL_PRIVATE, dict(request.query), headers, name=name, status=403)
         return await self._answer_then_record(request, response, call)
+
+    def _oauth_access(self, params: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+        """OAuth v2: a code ``fake-code-<team id>`` (as Slack's redirect would bring) for that workspace's
+        bot token ``xoxb-<team id>-installed``. The client's credentials come as HTTP basic auth."""
+        if not str(headers.get("Authorization", "")).startswith("Basic ") and not params.get("client_secret"):
+            return {"ok": False, "error": "invalid_client_id"}
+        code = str(params.get("code", ""))
+        if not code.startswith("fake-code-"):
+            return {"ok": False, "error": "invalid_code"}
+        team = code.removeprefix("fake-code-")
+        return {
+            "ok": True,
+            "app_id": self.app_id,
+            "authed_user": {"id": "U0INSTALLER"},
+            "scope": "commands,chat:write,im:write,im:history",
+            "token_type": "bot",
+            "access_token": f"xoxb-{team}-installed",
+            "bot_user_id": self.bot_user_id,
+            "team": {"id": team, "name": f"School {team}"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
 
     @staticmethod
     def _auth_error(method: str, token: str | None) -> dict[str, Any] | None:

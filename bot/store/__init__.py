@@ -20,6 +20,7 @@ from bot.store.base import (
     StoreStats,
     conversation_key,
     created_of,
+    workspace_prefix,
 )
 from bot.store.memory import MemoryStore
 from bot.store.sqlite import MOVED_ASIDE, SQLiteStore, default_sqlite_path
@@ -39,6 +40,7 @@ __all__ = [
     "created_of",
     "default_sqlite_path",
     "open_store",
+    "workspace_prefix",
 ]
 
 

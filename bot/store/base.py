@@ -28,9 +28,16 @@ PREFERENCE_TTL = 365 * 24 * 3600.0
 
 
 def conversation_key(ref: ConversationRef, secret: str) -> str:
-    """The store key for a conversation: a keyed hash, so raw platform ids are never at rest."""
+    """The store key for a conversation: a keyed hash, so raw platform ids are never at rest. It begins with
+    :func:`workspace_prefix`, so that a workspace's data can be deleted together (a Slack app uninstalled)."""
     raw = "\x1f".join((ref.platform, ref.workspace, ref.chat, ref.user)).encode()
-    return hmac.digest(secret.encode(), raw, "sha256").hex()[:32]
+    return workspace_prefix(ref.platform, ref.workspace, secret) + hmac.digest(secret.encode(), raw, "sha256").hex()[:24]
+
+
+def workspace_prefix(platform: str, workspace: str, secret: str) -> str:
+    """The first 8 hex digits of every conversation key of one workspace (a keyed hash too)."""
+    raw = "\x1f".join(("workspace", platform, workspace)).encode()
+    return hmac.digest(secret.encode(), raw, "sha256").hex()[:8]
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,11 @@ class SessionStore(ABC):
     @abstractmethod
     async def forget(self, key: str) -> None:
         """Delete everything kept under ``key`` (the session and the preferences), at once."""
+
+    async def forget_prefix(self, prefix: str) -> int:
+        """Forget every conversation (and preference) whose key begins with ``prefix``: a workspace's (see
+        :func:`workspace_prefix`). Returns how many conversations and preferences went."""
+        raise NotImplementedError(f"{type(self).__name__} cannot forget a workspace")
 
     @abstractmethod
     async def load_preferences(self, key: str) -> Preferences | None:

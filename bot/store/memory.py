@@ -36,6 +36,12 @@ class MemoryStore(SessionStore):
         self._data.pop(key, None)
         self._prefs.pop(key, None)
 
+    async def forget_prefix(self, prefix: str) -> int:
+        gone = [k for k in (*self._data, *self._prefs) if k.startswith(prefix)]
+        for key in gone:
+            await self.forget(key)
+        return len(gone)
+
     async def load_preferences(self, key: str) -> Preferences | None:
         item = self._prefs.get(key)
         if item is None:

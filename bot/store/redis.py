@@ -130,6 +130,18 @@ class RedisStore(SessionStore):
         if dropped_lock:
             self._held.pop(key, None)
 
+    async def forget_prefix(self, prefix: str) -> int:
+        if not prefix.isalnum():  # hex digits: nothing a SCAN pattern would read as a wildcard
+            raise ValueError("a key prefix is hex digits")
+        keys: set[str] = set()
+        for kind in ("s", "p"):
+            async for name in self._redis.scan_iter(match=f"{self.namespace}:{kind}:{prefix}*", count=self.SCAN_BATCH):
+                raw = name.decode() if isinstance(name, bytes) else str(name)
+                keys.add(raw.split(":", 2)[2])
+        for key in keys:
+            await self.forget(key)
+        return len(keys)
+
     async def load_preferences(self, key: str) -> Preferences | None:
         body = await self._live(self.preferences_key(key))
         return None if body is None else Preferences.loads(body)

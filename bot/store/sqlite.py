@@ -24,6 +24,8 @@ from bot.store.base import (
 )
 
 SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26  # primary result codes: a damaged file, or not a database at all
+# Tables slack-sdk's SQLite installation and OAuth state stores keep in the same file (HTTP mode with OAuth).
+SLACK_TABLES = frozenset({"slack_installations", "slack_bots", "oauth_states"})
 MOVED_ASIDE = ".corrupt-"  # state.db.corrupt-20261130T010203Z: a damaged state file, moved aside at start-up
 
 
@@ -79,7 +81,7 @@ class SQLiteStore(SessionStore):
             columns = [r[1] for r in db.execute("PRAGMA table_info(sessions)")]
         finally:
             db.close()
-        if tables - {"sessions", "preferences"} or (tables and columns != ["key", "data", "expires"]):
+        if tables - {"sessions", "preferences", *SLACK_TABLES} or (tables and columns != ["key", "data", "expires"]):
             raise StoreStartError(
                 f"{self.path} is a database of something else, not ypsi-bot's state: "
                 "point YPSI_STORE at a file of its own."
@@ -180,6 +182,20 @@ class SQLiteStore(SessionStore):
             raise
         # The row is zeroed (secure_delete); a truncating checkpoint also drops its older copies in the WAL.
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def forget_prefix(self, prefix: str) -> int:
+        if not prefix.isalnum():  # hex digits: nothing LIKE would read as a pattern
+            raise ValueError("a key prefix is hex digits")
+        self._db.execute("BEGIN")
+        try:
+            gone = self._db.execute("DELETE FROM sessions WHERE key LIKE ?", (prefix + "%",)).rowcount
+            gone += self._db.execute("DELETE FROM preferences WHERE key LIKE ?", (prefix + "%",)).rowcount
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(gone)
 
     async def load_preferences(self, key: str) -> Preferences | None:
         row = self._db.execute(

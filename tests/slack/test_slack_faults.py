@@ -26,9 +26,9 @@ import aiohttp
 import pytest
 from test_slack_harness import CHANNEL, DM, SIGNING_SECRET, TEAM, USER, Harness, Stack, block_text, buttons
 
-from adapters.slack.app import CrisisChecker, SeenIds
 from adapters.slack.blocks import ACTION_FORGET
-from adapters.slack.checks import CheckProcess
+from adapters.slack.checks import CheckProcess, CrisisChecker
+from adapters.slack.guards import SeenIds
 from benchmarks.fakes.slack_api import (
     RESPONSE_URL,
     block_action_body,

@@ -16,7 +16,9 @@ from typing import Any
 from aiohttp import web
 
 from adapters.outbox import Outbox
-from adapters.slack.app import SlackBot, make_client, web_app
+from adapters.slack.app import SlackBot
+from adapters.slack.client import make_client
+from adapters.slack.http import web_app
 from benchmarks.fakes.slack_api import (
     DEFAULT_CHANNEL_ID,
     DEFAULT_TEAM_ID,
