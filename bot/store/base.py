@@ -31,7 +31,8 @@ def conversation_key(ref: ConversationRef, secret: str) -> str:
     """The store key for a conversation: a keyed hash, so raw platform ids are never at rest. It begins with
     :func:`workspace_prefix`, so that a workspace's data can be deleted together (a Slack app uninstalled)."""
     raw = "\x1f".join((ref.platform, ref.workspace, ref.chat, ref.user)).encode()
-    return workspace_prefix(ref.platform, ref.workspace, secret) + hmac.digest(secret.encode(), raw, "sha256").hex()[:24]
+    conversation = hmac.digest(secret.encode(), raw, "sha256").hex()[:24]
+    return workspace_prefix(ref.platform, ref.workspace, secret) + conversation
 
 
 def workspace_prefix(platform: str, workspace: str, secret: str) -> str:

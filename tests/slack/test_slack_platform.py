@@ -24,10 +24,10 @@ from test_slack_harness import (
 from adapters.slack.app import SlackBot
 from adapters.slack.client import make_client
 from adapters.slack.install import oauth_settings, stores_for
+from benchmarks.fakes.slack_api import FakeSlack, event_body, slash_command_body
 from bot.store import MemoryStore, SQLiteStore
 from bot.types import ConversationRef
 from dialogs.content import Content
-from tests.fakes.slack_api import FakeSlack, event_body, slash_command_body
 
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "test-client-secret"
