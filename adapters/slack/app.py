@@ -55,12 +55,17 @@ from adapters.outbox import Outbox, Outcome, Pending
 from adapters.slack.blocks import (
     ACTION_AREA,
     ACTION_FORGET,
+    ACTION_MODAL,
     ACTION_OPTION,
+    ACTION_PICK,
     ACTION_TRIAGE,
     Renderer,
     SlackMessage,
 )
 from adapters.slack.checks import CheckProcess
+from adapters.slack.modal import Modal, ModalTriage
+from adapters.slack.shortcuts import Shortcuts
+from adapters.slack.welcome import Welcome
 from bot.assistant import Defaults, Reply
 from bot.logs import log, log_error
 from bot.service import Handled, Service
@@ -219,6 +224,7 @@ class Where:
     pressed_ts: str | None = None  # the DM message whose button was pressed
     token: str = ""  # the pressed button's token
     key: str = ""  # the conversation's hashed key: messages posted in the DM are remembered under it
+    modal: Modal | None = None  # replies are drawn in a modal (the one pressed, or a new one)
 
 
 #: ``respond()`` posts to the command's ``response_url``, which Slack honours for 30 minutes (and 5 uses).
@@ -482,6 +488,11 @@ class SlackBot:
             raise_error_for_unhandled_request=True,
             process_before_response=False,
         )
+        # Shortcuts, the modal triage and the Messages tab's welcome (registered first: the first match wins).
+        self.modals = ModalTriage(self)
+        self.modals.register()
+        Shortcuts(self).register()
+        self.welcome = Welcome(self)
         self.app.command(re.compile(r"^/"))(self._on_command)
         self.app.action(re.compile(r"^ypsi_"))(self._on_action)
         self.app.event("app_home_opened")(self._on_home_opened)
@@ -671,6 +682,9 @@ class SlackBot:
         await self._run(self._parse_action(body, action, respond, client, context), "action", self._action)
 
     async def _on_home_opened(self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
+        if event.get("tab") == "messages" and event.get("user"):
+            await self._guarded("home", self.welcome.opened(client, _team(context), event))
+            return
         if event.get("tab", "home") != "home" or not event.get("user"):
             if self.on_done is not None:
                 self.on_done("home", "ignored")
@@ -779,14 +793,18 @@ class SlackBot:
             inbound = Inbound("command", command="start", arg=area)
         elif action_id == ACTION_FORGET:
             inbound = Inbound("command", command="forget")
-        elif action_id == ACTION_TRIAGE:
+        elif action_id in (ACTION_TRIAGE, ACTION_MODAL):
             inbound = Inbound("command", command="triage")
         elif action_id.startswith(ACTION_OPTION):
             token = str(action.get("value", ""))
             inbound = Inbound("action", action=token)
+        elif action_id == ACTION_PICK:  # a select (the menu's topics): the option chosen carries the token
+            inbound = Inbound("action", action=str((action.get("selected_option") or {}).get("value", "")))
         else:
             return "ignored"  # e.g. a link button: nothing to do
         where = self._where_pressed(body, respond, client, team, user, token)
+        if action_id == ACTION_MODAL:
+            where = replace(where, modal=Modal(trigger_id=str(body.get("trigger_id") or "")))
         return self._turn("action", team, user, inbound, where, event_id, action_id)
 
     async def _action(self, turn: Turn) -> str:
@@ -816,8 +834,8 @@ class SlackBot:
         body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, team: str, user: str, token: str
     ) -> Where:
         container = body.get("container") or {}
-        if container.get("type") == "view":  # App Home: replies go to the DM
-            return Where(client, team, user)
+        if container.get("type") == "view":  # a modal: replies are drawn in it; App Home: they go to the DM
+            return Where(client, team, user, modal=Modal.pressed(body))
         channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
         if container.get("is_ephemeral") or not channel.startswith("D"):
             return Where(client, team, user, respond=respond, channel=channel)
@@ -892,6 +910,9 @@ class SlackBot:
             return
         if reply.session is None and reply.event == "forget":
             self._forget_local(where.key)
+        if where.modal is not None:
+            await self.modals.deliver(reply.event, outs, where)
+            return
         if where.dm is not None:
             await self._post(where, where.dm, outs, reply.event, where.pressed_ts, where.token)
             return
