@@ -155,6 +155,9 @@ async def test_the_modal_and_the_dm_reach_the_same_outcome(stack: Stack, area: s
     assert saved is not None and saved.node is not None and len(saved.answers) == len(path)
     await via_modal.settle()
     assert via_modal.fake.calls("chat.postMessage") == []  # nothing in any channel or DM
+    # One Web API call a step (the DM takes two an answer: the question edited, the next one posted).
+    assert sorted(set(via_modal.fake.methods()) - {"auth.test"}) == ["views.open", "views.update"]
+    assert len(via_modal.fake.calls("views.update")) == len(path)
 
 
 async def test_send_to_my_dms_puts_the_outcome_in_the_dm_with_the_record_button(h: Harness) -> None:
