@@ -226,8 +226,8 @@ class Service:
         except CorruptSession:
             log("preferences_unreadable", WARNING, platform=ref.platform, conv=key[:12], backend=self.store.backend)
             return None
-        if preferred is not None and preferred.area not in self.assistant.content.areas:
-            return None  # an area no longer in the content
+        if preferred is not None and preferred.area is not None and preferred.area not in self.assistant.content.areas:
+            return replace(preferred, area=None)  # an area no longer in the content
         return preferred
 
     async def _remember_area(
@@ -243,9 +243,9 @@ class Service:
         if defaults is None or not defaults.remember_area or after.area is None:
             return
         chosen = after.area != (before.area if before is not None else defaults.area)
-        renewed = before is None and preferred is not None
+        renewed = before is None and preferred is not None and preferred.area is not None
         if chosen or renewed:
-            await self.store.save_preferences(key, Preferences(area=after.area))
+            await self.store.save_preferences(key, replace(preferred or Preferences(), area=after.area))
 
     async def peek(self, ref: ConversationRef) -> Session | None:
         """The saved session, read without a turn (e.g. Slack's App Home, for the area); ``None`` when there is
@@ -281,6 +281,24 @@ class Service:
         gone = await self.store.forget_prefix(prefix)
         log("forget_workspace", platform=platform, workspace=prefix, forgotten=gone)
         return gone
+
+    async def first_welcome(self, ref: ConversationRef) -> bool:
+        """True once per person (until "Forget me" or the preferences' time-to-live): the first time, the flag
+        is kept in their preferences (hashed key, no personal data). ``False`` when the store fails or the
+        record cannot be read: a welcome is never worth a second one."""
+        key = self.key(ref)
+        try:
+            async with self.store.lock(key):
+                preferred = await self.store.load_preferences(key)
+                if preferred is not None and preferred.welcomed:
+                    return False
+                await self.store.save_preferences(key, replace(preferred or Preferences(), welcomed=True))
+        except CorruptSession:
+            return False
+        except Exception as exc:
+            self._store_failed(exc, ref, key)
+            return False
+        return True
 
     async def forget(self, ref: ConversationRef) -> None:
         key = self.key(ref)

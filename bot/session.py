@@ -163,13 +163,18 @@ _LIST_FIELDS = tuple(f.name for f in fields(Session) if f.default_factory is lis
 
 @dataclass
 class Preferences:
-    """What a person chose once and expects remembered beyond one conversation (Slack's area). Content ids
-    only; kept under the same hashed key as the session, with its own, longer time-to-live."""
+    """What a person chose once and expects remembered beyond one conversation (Slack's area), and whether
+    they were welcomed (Slack's Messages tab). Content ids and a flag only; kept under the same hashed key as
+    the session, with its own, longer time-to-live; "Forget me" deletes it."""
 
     area: str | None = None
+    welcomed: bool = False
 
     def dumps(self) -> str:
-        return _ENCODE({"a": self.area} if self.area is not None else {})
+        data: dict[str, Any] = {"a": self.area} if self.area is not None else {}
+        if self.welcomed:
+            data["w"] = 1
+        return _ENCODE(data)
 
     @classmethod
     def loads(cls, raw: str | bytes) -> Preferences:
@@ -178,6 +183,6 @@ class Preferences:
             data = json.loads(raw)
             if not isinstance(data, dict):
                 raise TypeError("not an object")
-            return cls(area=_opt(data.get("a")))
+            return cls(area=_opt(data.get("a")), welcomed=data.get("w") == 1)
         except (ValueError, TypeError, AttributeError, RecursionError) as exc:
             raise CorruptSession(type(exc).__name__) from None

@@ -16,20 +16,21 @@ Quick exit and "Forget me" discard what is waiting. See :meth:`SlackBot._ephemer
 
 The pieces: ``client`` (the Web API client and its retries), ``guards`` (redeliveries, each person's in-flight
 limit, the bot's own message ids), ``checks`` (crisis checks off the event loop), ``delivery`` (where replies
-go, and the outbox), ``blocks`` (Block Kit), ``http`` (HTTP mode) and ``run`` (``ypsi-bot slack``).
+go, and the outbox), ``turns`` (one interaction, and what the pieces below ask of the bot), ``shortcuts``
+(global shortcuts), ``modal`` (the triage in a modal), ``welcome`` (the Messages tab's welcome), ``blocks``
+(Block Kit), ``http`` (HTTP mode) and ``run`` (``ypsi-bot slack``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
@@ -46,7 +47,9 @@ from adapters.outbox import Outbox
 from adapters.slack.blocks import (
     ACTION_AREA,
     ACTION_FORGET,
+    ACTION_MODAL,
     ACTION_OPTION,
+    ACTION_PICK,
     ACTION_TRIAGE,
     Renderer,
     SlackMessage,
@@ -56,6 +59,10 @@ from adapters.slack.client import pooled
 from adapters.slack.delivery import Delivery, Where
 from adapters.slack.guards import PostedMessages, SeenIds, UserLimit
 from adapters.slack.install import cached_authorize
+from adapters.slack.modal import Modal, ModalTriage
+from adapters.slack.shortcuts import Shortcuts
+from adapters.slack.turns import Turn, interaction_id, team_of
+from adapters.slack.welcome import Welcome
 from bot.action import Nav, ShowTopic
 from bot.assistant import Defaults, Reply
 from bot.logs import log, log_error
@@ -72,32 +79,6 @@ LONG_TEXT = 4000
 BREATHER = 0.05
 # Message subtypes a person wrote to the bot; the rest (edits, deletions, joins...) are ignored.
 TEXT_SUBTYPES = frozenset({None, "thread_broadcast"})
-
-
-@dataclass
-class Turn:
-    """One interaction to run: who, what they did, where the replies (or an apology) go."""
-
-    kind: str  # "command", "action" or "message"
-    ref: ConversationRef
-    key: str
-    inbound: Inbound | None  # None: a Slack-only screen (the /ypsi menu)
-    where: Where
-    event_id: str | None = None
-    name: str = ""  # the slash command word, or the action id
-    slash: str = ""  # the slash command itself (usually /ypsi)
-
-    @property
-    def text(self) -> str:
-        return self.inbound.text if self.inbound is not None else ""
-
-
-def _event_id(prefix: str, raw: str | None) -> str | None:
-    """A short stable id for a redelivered interaction (the raw ids are not kept)."""
-    if not raw:
-        return None
-    return prefix + ":" + hashlib.sha256(raw.encode()).hexdigest()[:16]
-
 
 
 class SlackBot(Delivery):
@@ -165,6 +146,12 @@ class SlackBot(Delivery):
             authorize=self.authorize,  # type: ignore[arg-type]  # (Bolt takes an AsyncAuthorize as it is)
             installation_store=oauth.installation_store if oauth is not None else None,
         )
+        # Shortcuts, the modal triage and the Messages tab's welcome (registered first: the first match wins).
+        # Their listeners acknowledge first themselves, in both modes (serverless: the response waits anyway).
+        self.modals = ModalTriage(self)
+        self.modals.register()
+        Shortcuts(self, self.modals).register()
+        self.welcome = Welcome(self)
         if process_before_response:
             self.app.listener_runner.lazy_listener_runner = AwaitedLazyRunner(bolt_logger)
             self.app.command(re.compile(r"^/"))(ack=_ack, lazy=[self._on_command])
@@ -371,11 +358,14 @@ class SlackBot(Delivery):
         await self._run(self._parse_action(body, action, respond, client, context), "action", self._action)
 
     async def _on_home_opened(self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
+        if event.get("tab") == "messages" and event.get("user"):
+            await self._guarded("home", self.welcome.opened(client, team_of(context), event))
+            return
         if event.get("tab", "home") != "home" or not event.get("user"):
             if self.on_done is not None:
                 self.on_done("home", "ignored")
             return
-        await self._guarded("home", self._publish_home(client, _team(context), str(event.get("user", ""))))
+        await self._guarded("home", self._publish_home(client, team_of(context), str(event.get("user", ""))))
 
     async def _on_message(
         self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
@@ -391,7 +381,7 @@ class SlackBot(Delivery):
     async def _on_uninstalled(self, context: AsyncBoltContext) -> None:
         """The app was uninstalled from a workspace: delete its installation (OAuth) and every conversation
         and preference of its people. Logged by a keyed hash of the workspace only."""
-        team = _team(context)
+        team = team_of(context)
         store = self.app.installation_store
         if store is not None:
             await store.async_delete_all(enterprise_id=context.enterprise_id, team_id=context.team_id)
@@ -424,7 +414,7 @@ class SlackBot(Delivery):
     def _parse_command(
         self, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, context: AsyncBoltContext
     ) -> Turn | str:
-        team, user = _team(context, command.get("team_id")), str(command.get("user_id", ""))
+        team, user = team_of(context, command.get("team_id")), str(command.get("user_id", ""))
         if not user:  # Slack always names the user; a payload without one is not from Slack
             return "ignored"
         text = typed(str(command.get("text") or "")).strip()
@@ -440,7 +430,7 @@ class SlackBot(Delivery):
             inbound = Inbound("text", text=text)
         channel = str(command.get("channel_id", ""))
         where = Where(client, team, user, respond=pooled(respond, client), channel=channel)
-        event_id = _event_id("cmd", command.get("trigger_id"))
+        event_id = interaction_id("cmd", command.get("trigger_id"))
         turn = self._turn("command", team, user, inbound, where, event_id, name)
         turn.slash = str(command.get("command") or self.render.command)
         return turn
@@ -488,9 +478,9 @@ class SlackBot(Delivery):
         user = str((body.get("user") or {}).get("id", ""))
         if not user:
             return "ignored"
-        team = _team(context, (body.get("user") or {}).get("team_id"))
+        team = team_of(context, (body.get("user") or {}).get("team_id"))
         action_id = str(action.get("action_id", ""))
-        event_id = _event_id("act", body.get("trigger_id") or action.get("action_ts"))
+        event_id = interaction_id("act", body.get("trigger_id") or action.get("action_ts"))
         if action_id == ACTION_AREA:
             area = str((action.get("selected_option") or {}).get("value", ""))
             if area not in self.content.areas:
@@ -498,13 +488,17 @@ class SlackBot(Delivery):
             inbound = Inbound("command", command="start", arg=area)
         elif action_id == ACTION_FORGET:
             inbound = Inbound("command", command="forget")
-        elif action_id == ACTION_TRIAGE:
+        elif action_id in (ACTION_TRIAGE, ACTION_MODAL):
             inbound = Inbound("command", command="triage")
         elif action_id.startswith(ACTION_OPTION):
             inbound = Inbound("action", action=str(action.get("value", "")))
+        elif action_id == ACTION_PICK:  # a select (the menu's topics): the option chosen carries the token
+            inbound = Inbound("action", action=str((action.get("selected_option") or {}).get("value", "")))
         else:
             return "ignored"  # e.g. a link button: nothing to do
         where = self._where_pressed(body, pooled(respond, client), client, team, user)
+        if action_id == ACTION_MODAL:
+            where = replace(where, modal=Modal(trigger_id=str(body.get("trigger_id") or "")))
         return self._turn("action", team, user, inbound, where, event_id, action_id)
 
     async def _action(self, turn: Turn) -> str:
@@ -534,8 +528,8 @@ class SlackBot(Delivery):
         body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, team: str, user: str
     ) -> Where:
         container = body.get("container") or {}
-        if container.get("type") == "view":  # App Home: replies go to the DM
-            return Where(client, team, user)
+        if container.get("type") == "view":  # a modal: replies are drawn in it; App Home: they go to the DM
+            return Where(client, team, user, modal=Modal.pressed(body))
         channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
         if container.get("is_ephemeral") or not channel.startswith("D"):
             return Where(client, team, user, respond=respond, channel=channel)
@@ -560,7 +554,7 @@ class SlackBot(Delivery):
             inbound = Inbound("text", text=typed(str(event.get("text") or "")))
         else:
             return "ignored"
-        team = _team(context, body.get("team_id"))
+        team = team_of(context, body.get("team_id"))
         where = Where(client, team, user, dm=str(event.get("channel") or "") or None)
         raw_id = body.get("event_id")
         return self._turn("message", team, user, inbound, where, str(raw_id) if raw_id else None)
@@ -621,10 +615,6 @@ async def _ack(ack: AsyncAck) -> None:
 def typed(text: str) -> str:
     """What the person typed: Slack sends &, < and > escaped in message and slash command text."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def _team(context: AsyncBoltContext, fallback: Any = None) -> str:
-    return str(context.team_id or fallback or context.enterprise_id or "")
 
 
 def _media_kind(event: dict[str, Any]) -> str:

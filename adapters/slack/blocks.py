@@ -31,6 +31,13 @@ ACTION_LINK = "ypsi_link_"
 ACTION_TRIAGE = "ypsi_triage"
 ACTION_AREA = "ypsi_area"
 ACTION_FORGET = "ypsi_forget"
+# A select whose chosen option carries an assistant token (the /ypsi menu's topics).
+ACTION_PICK = "ypsi_pick"
+# Opens the triage in a modal (App Home); see adapters/slack/modal.py.
+ACTION_MODAL = "ypsi_modal"
+# More choices than this (topics) are offered in a select rather than as a row of buttons.
+MAX_BUTTON_LIST = 5
+MAX_SELECT_OPTIONS = 100
 
 MAX_SECTION = 3000
 MAX_LABEL = 75
@@ -78,6 +85,11 @@ def _section(mrkdwn: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
 
 
+def context(mrkdwn: str) -> Block:
+    """Secondary text (sources, disclaimers, hours): smaller and grey, under what it qualifies."""
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(mrkdwn, MAX_SECTION)}]}
+
+
 def chunks(text: str, limit: int = MAX_SECTION) -> list[str]:
     """Split text into pieces of at most ``limit`` characters, at paragraph, then line, then word breaks."""
     return split_text(text, limit)
@@ -90,8 +102,12 @@ class Renderer:
         self.content = content
         self.assistant = assistant
         self.command = command
-        self._urgent = assistant.button(Nav("urgent"))
         self._record = assistant.button(Nav("record"))
+        # Destructive actions, the only buttons styled ``danger`` (urgent help is a plain button).
+        self._destructive = {assistant.button(Nav(name)) for name in ("forget", "exit")}
+        # Paragraphs that qualify the rest (sources, the flows' disclaimers) go in context blocks.
+        self._based_on = content.text("based_on", sources="\0").split("\0")[0]
+        self._footers = {unwrap(f.footer.strip()) for f in content.flows.values() if f.footer.strip()}
 
     def text(self, key: str, **values: str) -> str:
         return self.content.text(key, **values)
@@ -110,7 +126,7 @@ class Renderer:
             fence = "```"
             blocks += [_section(f"{fence}{escape(c)}{fence}") for c in chunks(out.text, MAX_SECTION - 6)]
         else:
-            blocks += [_section(escape(c)) for c in chunks(unwrap(out.text))]
+            blocks += self._body(unwrap(out.text))
         choices = [o for o in out.options if not o.nav and not o.acts_here]
         links = [o for o in out.options if o.url]  # copy buttons: Slack has none; the number is in the text
         nav = [o for o in out.options if o.nav and not o.acts_here]
@@ -125,6 +141,23 @@ class Renderer:
             blocks.append({"type": "actions", "block_id": block_id, "elements": buttons})
         return _fit(blocks, MAX_BLOCKS)
 
+    def _secondary(self, paragraph: str) -> bool:
+        return paragraph.startswith(self._based_on) or paragraph.strip() in self._footers
+
+    def _body(self, text: str) -> list[Block]:
+        """Text as sections, except sources and disclaimers, which go in context blocks."""
+        blocks: list[Block] = []
+        main: list[str] = []
+        for para in text.split("\n\n"):
+            if not self._secondary(para):
+                main.append(para)
+                continue
+            blocks += [_section(escape(c)) for c in chunks("\n\n".join(main))]
+            main = []
+            blocks.append(context(escape(para)))
+        blocks += [_section(escape(c)) for c in chunks("\n\n".join(main))]
+        return blocks
+
     def _button(self, o: Option, n: int) -> Block:
         if o.url:
             return {"type": "button", "action_id": f"{ACTION_LINK}{n}", "text": _plain(o.label), "url": o.url}
@@ -134,7 +167,7 @@ class Renderer:
             "text": _plain(o.label),
             "value": o.action,
         }
-        if o.action == self._urgent:
+        if o.action in self._destructive:
             button["style"] = "danger"
         elif o.action == self._record:
             button["style"] = "primary"
@@ -182,11 +215,27 @@ class Renderer:
             _section(escape(self.text("slack_menu_intro"))),
             {"type": "actions", "block_id": "ypsi_menu", "elements": first},
         ]
-        if topic_options:
+        if len(topic_options) > MAX_BUTTON_LIST:
+            blocks.append(self.select("ypsi_topics", self.text("slack_menu_topics"), topic_options))
+        elif topic_options:
             blocks.append(_section(escape(self.text("slack_menu_topics"))))
-            buttons = [self._button(o, len(nav) + i) for i, o in enumerate(topic_options[:25])]
+            buttons = [self._button(o, len(nav) + i) for i, o in enumerate(topic_options)]
             blocks.append({"type": "actions", "block_id": "ypsi_topics", "elements": buttons})
         return SlackMessage(self.text("slack_menu_intro"), blocks)
+
+    def select(self, block_id: str, label: str, options: list[Option]) -> Block:
+        """A long list of choices as one select beside ``label``; each option's value is its token."""
+        return {
+            "type": "section",
+            "block_id": block_id,
+            "text": {"type": "mrkdwn", "text": escape(label)},
+            "accessory": {
+                "type": "static_select",
+                "action_id": ACTION_PICK,
+                "placeholder": _plain(self.text("slack_pick")),
+                "options": [{"text": _plain(o.label), "value": o.action} for o in options[:MAX_SELECT_OPTIONS]],
+            },
+        }
 
     def help(self, core: list[Outbound], areas: list[str], command: str = "") -> SlackMessage:
         """/ypsi help: how to use the slash command, then the assistant's own help."""
@@ -243,21 +292,21 @@ class Renderer:
                         "value": "triage",
                         "style": "primary",
                     },
+                    {
+                        "type": "button",
+                        "action_id": ACTION_MODAL,
+                        "text": _plain(self.text("slack_home_start_modal")),
+                        "value": "modal",
+                    },
                 ],
             }
         )
-        blocks.append(
-            {
-                "type": "context",
-                "elements": [
-                    {"type": "mrkdwn", "text": escape(self.text("slack_home_start_hint"))},
-                ],
-            }
-        )
+        blocks.append(context(escape(self.text("slack_home_start_hint"))))
         blocks.append({"type": "divider"})
         blocks.append(_section(escape(self.text("slack_home_contacts", area=pack.name))))
         contacts = order_by_open(c.resolve_contacts(list(HOME_CONTACTS), area), now)
-        blocks += [_section(self.contact_line(x, now)) for x in contacts[:20]]
+        for contact in contacts[:20]:
+            blocks += self.contact_blocks(contact, now)
         blocks.append({"type": "divider"})
         blocks.append({"type": "header", "text": _plain(self.text("slack_home_imagery_title"), MAX_HEADER)})
         blocks.append(_section(escape(self.text("record_imagery"))))
@@ -285,16 +334,15 @@ class Renderer:
         )
         return {"type": "home", "blocks": _fit(blocks, MAX_HOME_BLOCKS)}
 
-    def contact_line(self, contact: Contact, now: dt.datetime) -> str:
+    def contact_blocks(self, contact: Contact, now: dt.datetime, *, area: str | None = None) -> list[Block]:
+        """A contact: its name and how to reach it, then its hours and whether it is open now (secondary, in a
+        context block). ``area`` names the out-of-hours route when it is closed."""
         reach = " · ".join(escape(x) for x in (contact.phone, contact.text_to, contact.url) if x)
-        state = status_text(self.content, contact, now, instead=False)  # "online", "hours not confirmed" too
-        return self.text(
-            "slack_home_contact",
-            name=escape(contact.name),
-            reach=reach,
-            hours=escape(contact.hours.text),
-            state=escape(state),
-        )
+        state = status_text(self.content, contact, now, area, instead=area is not None)
+        return [
+            _section(self.text("slack_home_contact", name=escape(contact.name), reach=reach)),
+            context(self.text("slack_home_contact_hours", hours=escape(contact.hours.text), state=escape(state))),
+        ]
 
     def area_order(self) -> list[str]:
         """Areas by name, with "elsewhere" (the default area) last, as the assistant asks."""

@@ -1,5 +1,6 @@
 """Where a Slack turn's replies go, and getting them there: the DM for anything about a case, else an ephemeral
-answer; a pressed question edited in place; quick exit; and the outbox for replies Slack cannot take yet.
+answer; a pressed question edited in place; a modal (drawn by :mod:`adapters.slack.modal`); quick exit; and the
+outbox for replies Slack cannot take yet.
 
 :class:`Delivery` is mixed into :class:`~adapters.slack.app.SlackBot`, which holds the state it uses.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
@@ -26,6 +27,32 @@ from dialogs.content import Content
 
 # Replies about a case: never shown outside the user's DM with the bot.
 PRIVATE_KINDS = frozenset({"menu", "outcome", "record"})
+# The triage modal's callback ids: a screen of the flow, and an aside pushed on top of it.
+CALLBACK_TRIAGE = "ypsi_triage_modal"
+CALLBACK_ASIDE = "ypsi_aside_modal"
+
+
+@dataclass(frozen=True)
+class Modal:
+    """Where a turn's replies are drawn: the modal pressed (``view_id``), or a new one (``trigger_id``)."""
+
+    trigger_id: str = ""
+    view_id: str | None = None  # None: open one with the trigger
+    hash: str | None = None  # the pressed view's hash: an update fails if the view changed since
+    aside: bool = False  # the pressed view is an aside pushed on top of the triage
+
+    @classmethod
+    def pressed(cls, body: dict[str, Any]) -> Modal | None:
+        """The modal a ``block_actions`` press came from, or ``None`` (a message, App Home)."""
+        view = body.get("view")
+        if not isinstance(view, dict) or view.get("type") != "modal" or not view.get("id"):
+            return None
+        return cls(
+            trigger_id=str(body.get("trigger_id") or ""),
+            view_id=str(view["id"]),
+            hash=str(view["hash"]) if view.get("hash") else None,
+            aside=view.get("callback_id") == CALLBACK_ASIDE,
+        )
 
 
 @dataclass
@@ -40,6 +67,13 @@ class Where:
     channel: str | None = None  # the channel a slash command was typed in
     pressed_ts: str | None = None  # the DM message whose button was pressed
     key: str = ""  # the conversation's hashed key: messages posted in the DM are remembered under it
+    modal: Modal | None = None  # replies are drawn in a modal (the one pressed, or a new one)
+
+
+class ModalDrawer(Protocol):
+    """Draws a turn's replies in the modal of ``where`` (:class:`adapters.slack.modal.ModalTriage`)."""
+
+    async def deliver(self, reply: Reply, outs: list[Outbound], where: Where) -> None: ...
 
 
 #: ``respond()`` posts to the command's ``response_url``, which Slack honours for 30 minutes (and 5 uses).
@@ -72,6 +106,7 @@ class Delivery:
     outbox: Outbox
     posted: PostedMessages
     limit: UserLimit
+    modals: ModalDrawer
     _single_shot: dict[int, tuple[AsyncWebClient, AsyncWebClient]]
 
     def _platform_wording(self, out: Outbound, reply: Reply) -> Outbound:
@@ -100,6 +135,9 @@ class Delivery:
             return
         if reply.forgotten:
             self._forget_local(where.key)
+        if where.modal is not None:
+            await self.modals.deliver(reply, outs, where)
+            return
         if where.dm is not None:
             await self._post(where, where.dm, outs, reply, where.pressed_ts)
             return

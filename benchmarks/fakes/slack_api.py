@@ -72,6 +72,8 @@ __all__ = [
     "event_body",
     "event_callback_payload",
     "file_share_message_event",
+    "global_shortcut_body",
+    "global_shortcut_payload",
     "im_message_event",
     "post_signed",
     "sign",
@@ -79,6 +81,8 @@ __all__ = [
     "slash_command_body",
     "slash_command_payload",
     "url_verification_body",
+    "view_submission_body",
+    "view_submission_payload",
 ]
 
 T = TypeVar("T")
@@ -212,6 +216,10 @@ class FakeSlack:
         # What the bot has posted and not deleted, per channel: ts -> the message (chat.postMessage,
         # chat.update and chat.delete keep it up to date), so tests can see what a person would still see.
         self._messages: dict[str, dict[str, dict[str, Any]]] = {}
+        # Modals opened (views.open, views.push) and not closed: view id -> the view as last set, with its hash.
+        # views.update of a closed view is ``not_found``; with a ``hash`` that is not the latest, ``hash_conflict``.
+        self._views: dict[str, dict[str, Any]] = {}
+        self._closed_views: set[str] = set()
         self._ts_counter = itertools.count(1)
         self._id_counter = itertools.count(1)
 
@@ -345,6 +353,18 @@ class FakeSlack:
         """The bot's messages still visible in ``channel`` (posted, maybe updated, not deleted), oldest first."""
         with self._lock:
             return [dict(m) for _, m in sorted(self._messages.get(channel, {}).items())]
+
+    def view(self, view_id: str) -> dict[str, Any] | None:
+        """The modal ``view_id`` as the person sees it now (``None`` once closed, or never opened)."""
+        with self._lock:
+            view = self._views.get(view_id)
+            return dict(view) if view is not None else None
+
+    def close_view(self, view_id: str) -> None:
+        """The person closed the modal (or Slack dropped it): later ``views.update`` calls get ``not_found``."""
+        with self._lock:
+            self._views.pop(view_id, None)
+            self._closed_views.add(view_id)
 
     def clear_calls(self) -> None:
         """Forget recorded calls (injected faults stay)."""
@@ -706,7 +726,27 @@ class FakeSlack:
             if found is None:
                 return {"ok": False, "error": "message_not_found"}
             return {"ok": True, "channel": channel, "ts": ts}
-        if method in ("views.publish", "views.open", "views.update", "views.push"):
+        if method == "views.update":
+            view_id = str(params.get("view_id") or "")
+            with self._lock:
+                known = self._views.get(view_id)
+                if view_id in self._closed_views:
+                    return {"ok": False, "error": "not_found"}
+                if known is not None and params.get("hash") and params["hash"] != known["hash"]:
+                    return {"ok": False, "error": "hash_conflict"}
+            view = self._view(params)
+            if known is not None:
+                with self._lock:
+                    self._views[view_id] = view
+            return {"ok": True, "view": view}
+        if method in ("views.open", "views.push"):
+            if not params.get("trigger_id"):
+                return {"ok": False, "error": "invalid_arguments"}
+            view = self._view(params)
+            with self._lock:
+                self._views[view["id"]] = view
+            return {"ok": True, "view": view}
+        if method == "views.publish":
             return {"ok": True, "view": self._view(params)}
         if method == "conversations.open":
             users = [u for u in str(params.get("users", "")).split(",") if u]
@@ -1022,6 +1062,7 @@ def block_action_payload(
     container_type: Literal["message", "view"] = "message",
     is_ephemeral: bool = False,
     view_id: str = "V0FAKEHOME",
+    view: dict[str, Any] | None = None,
     message: dict[str, Any] | None = None,
     api_app_id: str = DEFAULT_APP_ID,
     bot_user_id: str = DEFAULT_BOT_USER_ID,
@@ -1031,7 +1072,8 @@ def block_action_payload(
     ``container_type="message"`` (default) is a click in a message: the payload carries
     ``channel``, ``response_url`` and, unless ``is_ephemeral``, the ``message``.
     ``container_type="view"`` is a click in the App Home tab / a modal: ``view``, no
-    ``response_url``.
+    ``response_url``. Pass ``view`` (as the fake returned it from ``views.open``...) for a click in
+    that modal.
     """
     action: dict[str, Any] = {
         "action_id": action_id,
@@ -1056,8 +1098,10 @@ def block_action_payload(
         "actions": [action],
     }
     if container_type == "view":
+        if view is not None:
+            view_id = str(view["id"])
         payload["container"] = {"type": "view", "view_id": view_id}
-        payload["view"] = {
+        payload["view"] = view or {
             "id": view_id,
             "type": "home",
             "team_id": team_id,
@@ -1090,6 +1134,62 @@ def block_action_payload(
 def block_action_body(action_id: str, value: str | None = None, **fields: Any) -> str:
     """Form-encoded ``payload=<json>`` body for HTTP mode; fields as :func:`block_action_payload`."""
     return urlencode({"payload": json.dumps(block_action_payload(action_id, value, **fields))})
+
+
+def global_shortcut_payload(
+    callback_id: str,
+    *,
+    user_id: str = DEFAULT_USER_ID,
+    team_id: str = DEFAULT_TEAM_ID,
+    team_domain: str = DEFAULT_TEAM_DOMAIN,
+    trigger_id: str | None = None,
+) -> dict[str, Any]:
+    """A global ``shortcut`` (from the composer or the search bar): no channel, no ``response_url``."""
+    return {
+        "type": "shortcut",
+        "token": "fake-verification-token",
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": team_id, "domain": team_domain},
+        "user": {"id": user_id, "username": "fake.user", "team_id": team_id},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id or _trigger_id(),
+    }
+
+
+def global_shortcut_body(callback_id: str, **fields: Any) -> str:
+    """Form-encoded ``payload=<json>`` body of a global shortcut; fields as :func:`global_shortcut_payload`."""
+    return urlencode({"payload": json.dumps(global_shortcut_payload(callback_id, **fields))})
+
+
+def view_submission_payload(
+    view: dict[str, Any],
+    *,
+    user_id: str = DEFAULT_USER_ID,
+    team_id: str = DEFAULT_TEAM_ID,
+    team_domain: str = DEFAULT_TEAM_DOMAIN,
+    trigger_id: str | None = None,
+    api_app_id: str = DEFAULT_APP_ID,
+) -> dict[str, Any]:
+    """A ``view_submission``: the person pressed the modal's submit button (``view`` as the fake returned it)."""
+    return {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": team_domain},
+        "user": {"id": user_id, "username": "fake.user", "name": "fake.user", "team_id": team_id},
+        "api_app_id": api_app_id,
+        "token": "fake-verification-token",
+        "trigger_id": trigger_id or _trigger_id(),
+        "view": {"state": {"values": {}}, **view},
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+
+
+def view_submission_body(view: dict[str, Any], **fields: Any) -> str:
+    """Form-encoded ``payload=<json>`` body of a ``view_submission``; fields as :func:`view_submission_payload`."""
+    return urlencode({"payload": json.dumps(view_submission_payload(view, **fields))})
 
 
 def event_callback_payload(

@@ -40,3 +40,15 @@ def test_manifest_texts_fit_slacks_limits() -> None:
     assert len(info["description"]) <= 140
     assert 175 <= len(info["long_description"]) <= 4000
     assert len(info["name"]) <= 35
+
+
+def test_manifest_declares_the_global_shortcuts_the_adapter_handles() -> None:
+    from adapters.slack.shortcuts import CALLBACK_OUT_OF_HOURS, CALLBACK_START_TRIAGE
+
+    shortcuts = manifest()["features"]["shortcuts"]
+
+    assert {s["callback_id"]: s["type"] for s in shortcuts} == {
+        CALLBACK_OUT_OF_HOURS: "global",
+        CALLBACK_START_TRIAGE: "global",
+    }
+    assert all(len(s["name"]) <= 24 and len(s["description"]) <= 80 for s in shortcuts)
