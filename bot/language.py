@@ -41,7 +41,8 @@ MAYBE = 3  # plausible answers offered when none is clearly meant
 MAYBE_P = 0.15  # the learned model's least probability for an intent to be offered
 RECENT = 64  # crisis readings remembered (by hash), so that one turn reads a message once
 MAX_READ = 4000  # characters understood for meaning; crisis words are looked for in all of the message
-COMMAND_WORDS = 6  # words: a longer message is about something else, not a command to the bot ("she deleted it all")
+COMMAND_WORDS = 9  # words: a longer message is about something else, not a command to the bot ("she deleted it
+# all before I could stop her, is that a problem?"); "get me out of here quick mum is coming" is still one
 SHORT_COMMANDS = frozenset({"command:forget", "command:restart", "command:exit", "command:back"})
 GREETING_WORDS = 4  # words: "hi im 14 and a man asked me for pics" is not just a hello
 OVERRULE_P = 0.6  # the learned model overrules a keyword route it disagrees with at this probability...

@@ -202,6 +202,8 @@ class Screens:
                 s.area, s.flow, s.node, s.answers = None, None, None, []
             elif s.who is not None and not ctx.defaults.who:
                 s.who, s.flow, s.node, s.answers = None, None, None, []
+            elif not replace:  # typed "back" with nowhere to go: say so, rather than show the same screen silently
+                ctx.out.append(Outbound(self.content.text("back_at_start"), kind="info"))
             self._current(ctx, replace=replace)
             return "back"
         self._enter(ctx, flow, self.dialogs.engine(flow.id).back(pos), replace=replace)
@@ -210,6 +212,8 @@ class Screens:
     def _restart(self, ctx: Ctx, *, replace: bool = False) -> str:
         s = ctx.s
         s.flow, s.node, s.answers, s.hints = None, None, [], []
+        if not replace:  # typed: a word that it happened (a tap redraws the screen in place instead)
+            ctx.out.append(Outbound(self.content.text("restarting"), kind="info"))
         self._current(ctx, replace=replace)
         return "restart"
 

@@ -369,3 +369,23 @@ def test_a_message_is_read_for_danger_once_a_turn_and_remembered_only_by_hash(co
     for n in range(100):  # bounded
         language.crisis_kind(f"message {n}", None)
     assert len(language._recent) <= 64
+
+
+@pytest.mark.parametrize(
+    ("typed", "event"),
+    [
+        ("get me out of here quick mum is coming", "exit"),
+        ("can you forget everything i just said", "forget"),
+        ("start over please i picked the wrong one", "restart"),
+    ],
+)
+def test_a_command_in_a_sentence_still_works(assistant: Assistant, typed: str, event: str) -> None:
+    assert say(assistant, typed, who="young_person", area="kent").event == event
+
+
+def test_typed_back_and_restart_say_what_happened(assistant: Assistant, content: Content) -> None:
+    start = say(assistant, "/start")
+    again = say(assistant, "start again", session=start.session, who="parent", area="kent")
+    assert again.replies[0].text == content.text("restarting")
+    back = say(assistant, "go back", session=again.session, who="parent", area="kent")
+    assert back.replies[0].text == content.text("back_at_start")
