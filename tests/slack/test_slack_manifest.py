@@ -20,7 +20,9 @@ def test_manifest_subscribes_to_what_the_adapter_listens_for() -> None:
     m = manifest()
 
     assert [c["command"] for c in m["features"]["slash_commands"]] == ["/ypsi"]
-    assert sorted(m["settings"]["event_subscriptions"]["bot_events"]) == ["app_home_opened", "message.im"]
+    # app_uninstalled and tokens_revoked: when a workspace removes the app, its people's data is deleted.
+    assert sorted(m["settings"]["event_subscriptions"]["bot_events"]) == [
+        "app_home_opened", "app_uninstalled", "message.im", "tokens_revoked"]
     assert m["settings"]["interactivity"]["is_enabled"] is True
     assert m["settings"]["socket_mode_enabled"] is True
     home = m["features"]["app_home"]
