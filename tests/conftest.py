@@ -1,5 +1,5 @@
-"""Fixtures shared by every test folder: the content, the fixed clock, log capture, and a network guard that
-lets no test reach past loopback."""
+"""Fixtures shared by every test folder: the content, an assistant on it, the fixed clock, log capture, and a
+network guard that lets no test reach past loopback."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot.assistant import Assistant
 from bot.logs import setup_logging
 from dialogs.content import Content
 from dialogs.lint import load_content
@@ -24,6 +25,11 @@ PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "http
 def content() -> Content:
     """The shipped content, linted as of :data:`~tests.clock.TODAY`."""
     return load_content(today=TODAY)
+
+
+@pytest.fixture(scope="session")
+def assistant(content: Content) -> Assistant:
+    return Assistant(content, "test-secret")
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-MANIFEST = Path(__file__).resolve().parents[2] / "slack-manifest.yaml"
+MANIFEST = Path(__file__).resolve().parents[3] / "slack-manifest.yaml"
 
 
 def manifest() -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Real bot processes (tests/store/test_store_worker.py) sharing one store: two Redis instances taking
+"""Real bot processes (tests/bot/store/test_store_worker.py) sharing one store: two Redis instances taking
 alternate turns of one conversation, and a process killed with SIGKILL mid-dialogue, then reopened.
 
 No sleeps: every step waits on a line the worker prints after the turn was saved.

@@ -27,7 +27,7 @@ from telegram_harness import PROXY_VARIABLES, TOKEN
 from benchmarks.fakes.telegram_api import Call, FakeTelegram
 from dialogs.content import Content
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CHAT = 918273645501  # distinctive, so a leak into the logs would be found
 WAIT = 20.0  # safety net for a slow machine; never a speed assertion
 

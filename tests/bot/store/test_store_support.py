@@ -59,7 +59,7 @@ def start_redis(binary: str, workdir: Path) -> RedisServer:
     raise RuntimeError("redis-server found no free port")
 
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SECRET = "store-suite-secret-0123456789abcdef"
 StoreFactory = Callable[..., SessionStore]  # make_store(ttl=..., clk=...) from conftest
 
@@ -115,8 +115,8 @@ def everything_stored(store: SessionStore) -> bytes:
 
 
 def worker_command(*args: str) -> list[str]:
-    """The command line for tests/store/test_store_worker.py, run as a separate bot process."""
-    return [sys.executable, str(REPO / "tests" / "store" / "test_store_worker.py"), *args]
+    """The command line for tests/bot/store/test_store_worker.py, run as a separate bot process."""
+    return [sys.executable, str(REPO / "tests" / "bot" / "store" / "test_store_worker.py"), *args]
 
 
 def worker_env() -> dict[str, str]:

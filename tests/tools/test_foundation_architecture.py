@@ -102,3 +102,10 @@ def test_no_adapter_ever_fetches_user_files() -> None:
             if name in banned:
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
     assert offenders == []
+
+
+def test_readme_diagrams_are_current() -> None:
+    from tools.diagrams import render_readme
+
+    readme = (ROOT / "README.md").read_text()
+    assert render_readme(readme) == readme, "README diagrams are stale: run `python -m tools.diagrams`"

@@ -1,8 +1,8 @@
 """A bot process for the store suite's multi-process tests (no tests in here; run as a script).
 
-    python tests/store/test_store_worker.py serve STORE_URL
+    python tests/bot/store/test_store_worker.py serve STORE_URL
         one turn per input line ({"inbound": {...}, "event_id": "..."}); one JSON line out per turn.
-    python tests/store/test_store_worker.py loop STORE_URL FIRST_EVENT_ID
+    python tests/bot/store/test_store_worker.py loop STORE_URL FIRST_EVENT_ID
         turns without end, always the last choice offered (start again after an outcome), printing
         "done N" after each turn has been saved; the test kills it with SIGKILL.
 

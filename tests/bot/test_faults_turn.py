@@ -2,7 +2,7 @@
 
 Before: ``Assistant.handle`` changed the loaded session in place; when rendering then failed, the person got
 "sorry" but the half-advanced session was saved and the event marked seen, so the platform's redelivery was
-dropped (tests/safety replaced ``assistant.handle`` wholesale and never saw it). Here the fault is real and
+dropped (the safety tests replaced ``assistant.handle`` wholesale and never saw it). Here the fault is real and
 inside the assistant: rendering an outcome (or a question) raises.
 """
 

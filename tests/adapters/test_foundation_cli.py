@@ -96,13 +96,6 @@ def test_flow_json_and_version_and_help() -> None:
     assert "usage: ypsi-bot content check" in ypsi("content", "check", "--help").stdout
 
 
-def test_readme_diagrams_are_current() -> None:
-    from tools.diagrams import render_readme
-
-    readme = (ROOT / "README.md").read_text()
-    assert render_readme(readme) == readme, "README diagrams are stale: run `python -m tools.diagrams`"
-
-
 def test_triage_command_can_use_the_ukcis_questions_in_kent(capsys: pytest.CaptureFixture[str]) -> None:
     from adapters.cli import main
 

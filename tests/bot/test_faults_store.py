@@ -16,7 +16,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from faults_support import OPERATIONS, FaultyStore, assert_crisis_card, log_lines
 from test_store_support import RedisServer
 
 from bot.action import Nav
@@ -27,6 +26,7 @@ from bot.store.redis import RedisStore, StoreBusyError
 from bot.types import ConversationRef, Inbound
 from dialogs.content import Content
 from tests.clock import FakeClock
+from tests.faults_support import OPERATIONS, FaultyStore, assert_crisis_card, log_lines
 
 REF = ConversationRef("slack", "T0FAULTS01", "D0FAULTS01", "U0FAULTS01")
 SLACK = Defaults(who="practitioner", area="national", fixed_who=True)

@@ -20,7 +20,7 @@ from test_slack_harness import BOT_TOKEN, DM, SIGNING_SECRET, TEAM, USER, YPSI_S
 from adapters.cli import main
 from benchmarks.fakes.slack_api import Call, FakeSlack, block_action_body, post_signed, slash_command_body
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def bot_env(tmp_path: Path, fake_api_url: str) -> dict[str, str]:

@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from faults_support import log_lines
 from test_store_support import REPO, RedisServer, redis_client
 
 from adapters.cli import main
@@ -31,6 +30,7 @@ from bot.store.redis import RedisStore
 from bot.types import ConversationRef, Inbound
 from dialogs.content import Content
 from tests.clock import FakeClock
+from tests.faults_support import log_lines
 
 REF = ConversationRef("telegram", "7000000001", "555000111", "555000111")
 SECRET = "fault-suite-secret-0123456789abcdef"

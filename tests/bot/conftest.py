@@ -1,7 +1,8 @@
-"""Fixtures for the fault suite (content and the clock are the root conftest's): an assistant, and a
-redis-server of each test's own (so a test may stop it mid-conversation).
+"""Fixtures for the bot tests (content, the assistant and the clock are the root conftest's): a redis-server of
+each test's own (so a test may stop it mid-conversation).
 
-The Redis helpers are shared with the store suite (tests/store/test_store_support.py).
+The Redis helpers are shared with the store tests (tests/bot/store/test_store_support.py, beside the store
+worker script that imports it too).
 """
 
 from __future__ import annotations
@@ -14,19 +15,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "store"))
 
 from test_store_support import RedisServer, start_redis  # noqa: E402
-
-from bot.assistant import Assistant  # noqa: E402
-from dialogs.content import Content  # noqa: E402
-
-SECRET = "fault-suite-secret-0123456789abcdef"
-
-
-@pytest.fixture(scope="session")
-def assistant(content: Content) -> Assistant:
-    return Assistant(content, SECRET)
 
 
 @pytest.fixture

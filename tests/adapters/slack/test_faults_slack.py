@@ -5,22 +5,17 @@ Bolt app in HTTP mode on loopback and the fake Slack Web API (benchmarks/fakes/)
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
-from faults_support import FaultyStore, crisis_numbers
+from test_slack_harness import TODAY, Stack, block_text
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "slack"))
-
-from test_slack_harness import TODAY, Stack, block_text  # noqa: E402
-
-from benchmarks.fakes.slack_api import FakeSlack  # noqa: E402
-from bot.store import MemoryStore  # noqa: E402
-from dialogs.content import Content  # noqa: E402
-from dialogs.lint import load_content  # noqa: E402
+from benchmarks.fakes.slack_api import FakeSlack
+from bot.store import MemoryStore
+from dialogs.content import Content
+from dialogs.lint import load_content
+from tests.faults_support import FaultyStore, crisis_numbers
 
 
 @pytest.fixture(scope="module")

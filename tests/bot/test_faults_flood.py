@@ -8,7 +8,6 @@ get none, so the bot does not flood the platform back. The clock is moved by han
 from __future__ import annotations
 
 import pytest
-from faults_support import assert_crisis_card
 
 from bot.action import Nav
 from bot.assistant import Assistant
@@ -19,6 +18,7 @@ from bot.store import MemoryStore
 from bot.types import ConversationRef, Inbound
 from dialogs.content import Content
 from tests.clock import FakeClock
+from tests.faults_support import assert_crisis_card
 
 SECRET = "fault-suite-secret-0123456789abcdef"
 ALICE = ConversationRef("slack", "T0FLOOD001", "D0ALICE001", "U0ALICE001")

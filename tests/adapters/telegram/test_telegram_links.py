@@ -12,7 +12,7 @@ from telegram_harness import Bot, joined, texts
 from adapters.telegram.links import DeepLink, every_link, parse, url
 from dialogs.content import Content
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 PLACEHOLDER = "YOUR_BOT_USERNAME"
 
 

@@ -328,7 +328,7 @@ async def test_forget_me_forgets_the_area(stack: Stack) -> None:
 
 
 async def test_messages_tab_opened_publishes_nothing(h: Harness) -> None:
-    # issue 15: the first opening gets the one-time welcome (tests/slack/test_slack_ux.py); later ones nothing
+    # issue 15: the first opening gets the one-time welcome (tests/adapters/slack/test_slack_ux.py); later ones nothing
     assert await h.event({"type": "app_home_opened", "user": USER, "channel": DM, "tab": "messages"}) == "welcome"
     assert await h.event({"type": "app_home_opened", "user": USER, "channel": DM, "tab": "messages"}) == "ignored"
     await h.settle()

@@ -1,1 +1,0 @@
-"""Fake platform servers for tests (loopback only)."""
