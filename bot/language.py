@@ -197,10 +197,10 @@ class Language:
         return None, p, by_phrase
 
     def read(self, text: str, who: str | None = None, area: str | None = None) -> Reading:
-        """Everything the bot needs to know about one typed message: the phrase list and the folding run once."""
-        by_phrase = self.crisis.is_crisis(text)
+        """Everything the bot needs to know about one typed message (its crisis reading is usually known already
+        from earlier in the turn)."""
+        kind, p, by_phrase = self.crisis_kind(text, who)
         folded = self.fold(text)
-        kind, p, by_phrase = self.crisis_kind(text, who, by_phrase=by_phrase, folded=folded)
         head = text[:MAX_READ]
         norm = normalise(head, self.crisis.spelling)
         named = self.area_named(norm)
