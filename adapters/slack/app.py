@@ -57,7 +57,7 @@ from adapters.slack.blocks import (
 from adapters.slack.checks import CheckProcess, CrisisChecker
 from adapters.slack.client import pooled
 from adapters.slack.delivery import Delivery, Where
-from adapters.slack.guards import PostedMessages, SeenIds, UserLimit
+from adapters.slack.guards import DmChannels, PostedMessages, SeenIds, UserLimit
 from adapters.slack.install import cached_authorize
 from adapters.slack.modal import Modal, ModalTriage
 from adapters.slack.shortcuts import Shortcuts
@@ -110,6 +110,7 @@ class SlackBot(Delivery):
         self.seen = SeenIds()
         self.limit = limit or UserLimit()
         self.posted = PostedMessages()
+        self.dms = DmChannels()  # each person's DM id, by hashed key: no conversations.open per reply
         # Replies Slack could not take yet, per person (hashed key): started on first use, on the event loop.
         self.outbox = outbox if outbox is not None else Outbox()  # (an empty Outbox is falsy)
         self.outbox.sender = self._send_queued

@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.outbox import Outbox, Outcome, Pending
 from adapters.slack.blocks import Renderer, SlackMessage
 from adapters.slack.client import NETWORK_ERRORS, retry_after_header, retry_later
-from adapters.slack.guards import PostedMessages, UserLimit
+from adapters.slack.guards import DmChannels, PostedMessages, UserLimit
 from bot.assistant import Reply
 from bot.logs import log
 from bot.types import Outbound
@@ -105,6 +105,7 @@ class Delivery:
     render: Renderer
     outbox: Outbox
     posted: PostedMessages
+    dms: DmChannels
     limit: UserLimit
     modals: ModalDrawer
     _single_shot: dict[int, tuple[AsyncWebClient, AsyncWebClient]]
@@ -120,6 +121,7 @@ class Delivery:
         self._discard(key)
         self.posted.pop(key)
         self.limit.forget(key)
+        self.dms.forget(key)
 
     def _discard(self, key: str) -> None:
         self.outbox.discard(_dm_queue(key))
@@ -216,6 +218,7 @@ class Delivery:
         if channel is None:
             posted = []
         self.limit.forget(where.key)
+        self.dms.forget(where.key)
         deleted = failed = 0
         for ts in reversed(posted):  # newest first: what is on screen goes first
             try:
@@ -230,20 +233,39 @@ class Delivery:
         if where.respond is not None and not where.dm:
             await self._ephemeral(where, outs)
             return
-        dm = where.dm or channel or await self._open_dm(where.client, where.user)
+        dm = where.dm or channel or await self._open_dm(where.client, where.user, where.key)
         msg = self.render.merged(outs)
         await where.client.chat_postEphemeral(channel=dm, user=where.user, **msg.as_kwargs())
 
-    async def _open_dm(self, client: AsyncWebClient, user: str) -> str:
+    async def _open_dm(self, client: AsyncWebClient, user: str, key: str = "") -> str:
+        """The person's DM with the bot: remembered under their hashed key once opened (``key`` "": not)."""
+        channel = self.dms.get(key)
+        if channel is not None:
+            return channel
         opened = await client.conversations_open(users=user)
-        return str(opened["channel"]["id"])
+        channel = str(opened["channel"]["id"])
+        self.dms.put(key, channel)
+        return channel
+
+    async def _post_to_dm(self, client: AsyncWebClient, queued: Queued, channel: str) -> Any:
+        """``chat.postMessage`` in the DM. When Slack no longer knows a remembered DM id (``channel_not_found``),
+        it is forgotten, the DM opened afresh and the message posted once more."""
+        try:
+            return await client.chat_postMessage(channel=channel, **queued.message.as_kwargs())
+        except SlackApiError as exc:
+            if exc.response.get("error") != "channel_not_found" or self.dms.get(queued.conv) != channel:
+                raise
+            self.dms.forget(queued.conv, channel)
+            log("slack_dm_reopened")
+        queued.channel = await self._open_dm(client, queued.user, queued.conv)
+        return await client.chat_postMessage(channel=queued.channel, **queued.message.as_kwargs())
 
     async def _dm_or_later(self, where: Where) -> str | None:
         """The person's DM, or ``None`` when Slack cannot open it just now (the outbox opens it later)."""
         if self.outbox.has(_dm_queue(where.key or where.user)):
             return None  # replies are waiting: these go behind them anyway
         try:
-            return await self._open_dm(where.client, where.user)
+            return await self._open_dm(where.client, where.user, where.key)
         except Exception as exc:
             if not retry_later(exc)[0]:
                 raise
@@ -301,7 +323,7 @@ class Delivery:
             await self._queue(queue, queued, crisis=crisis)
             return
         try:
-            posted = await where.client.chat_postMessage(channel=channel, **message.as_kwargs())
+            posted = await self._post_to_dm(where.client, queued, channel)
         except Exception as exc:
             later, wait = retry_later(exc)
             if not later:
@@ -345,8 +367,8 @@ class Delivery:
         client = self._client_without_retries(queued.client)
         try:
             if queued.channel is None:
-                queued.channel = await self._open_dm(client, queued.user)
-            posted = await client.chat_postMessage(channel=queued.channel, **queued.message.as_kwargs())
+                queued.channel = await self._open_dm(client, queued.user, queued.conv)
+            posted = await self._post_to_dm(client, queued, queued.channel)
         except Exception as exc:
             later, wait = retry_later(exc)
             if later:

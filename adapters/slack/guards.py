@@ -117,3 +117,35 @@ class PostedMessages:
     def __len__(self) -> int:
         return len(self._posted)
 
+
+
+class DmChannels:
+    """Each person's DM channel id with the bot, by hashed conversation key (never a user id), so that a reply
+    needs no ``conversations.open`` once the DM is known. Bounded (least recently used goes first); an id
+    Slack no longer knows (``channel_not_found``) is forgotten with :meth:`forget`."""
+
+    def __init__(self, size: int = 10_000):
+        self.size = size
+        self._ids: OrderedDict[str, str] = OrderedDict()
+
+    def get(self, key: str) -> str | None:
+        channel = self._ids.get(key) if key else None
+        if channel is not None:
+            self._ids.move_to_end(key)
+        return channel
+
+    def put(self, key: str, channel: str) -> None:
+        if not key or not channel:
+            return
+        self._ids[key] = channel
+        self._ids.move_to_end(key)
+        while len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+
+    def forget(self, key: str, channel: str | None = None) -> None:
+        """Forget a person's DM id (only if it is still ``channel``, when given)."""
+        if channel is None or self._ids.get(key) == channel:
+            self._ids.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._ids)

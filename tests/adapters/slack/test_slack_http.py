@@ -537,3 +537,31 @@ async def test_logs_hold_no_typed_text_ids_or_tokens(stack: Stack, captured_logs
     assert '"event":"turn"' in logs and '"event":"slack_done"' in logs
     for secret in (typed, "Quokka", USER, TEAM, DM, BOT_TOKEN, SIGNING_SECRET, YPSI_SECRET, "x.jpg"):
         assert secret not in logs, secret
+
+
+# ------------------------------------------------------------------------------------- the DM, opened once
+
+
+async def test_the_second_reply_to_the_same_person_opens_no_dm(h: Harness) -> None:
+    await h.triage("kent")
+    await h.settle()
+    assert len(h.fake.calls("conversations.open")) == 1
+
+    await h.triage("leeds")  # a second slash command in the channel: its reply goes to the DM already known
+    await h.settle()
+    assert len(h.fake.calls("conversations.open")) == 1
+    assert [c.params["channel"] for c in h.fake.calls("chat.postMessage")] == [DM, DM]
+
+
+async def test_a_dm_slack_no_longer_knows_is_opened_again(h: Harness, captured_logs: io.StringIO) -> None:
+    await h.triage("kent")
+    h.fake.fail_next("chat.postMessage", error="channel_not_found")
+
+    assert await h.command("triage leeds") == "start"
+    await h.settle()
+
+    assert len(h.fake.calls("conversations.open")) == 2  # the remembered id was forgotten and the DM reopened
+    statuses = [c.response.get("ok") for c in h.fake.calls("chat.postMessage")]
+    assert statuses == [True, False, True]
+    assert '"event":"slack_dm_reopened"' in captured_logs.getvalue()
+    assert USER not in captured_logs.getvalue()
