@@ -94,12 +94,17 @@ _HEDGES = frozenset({"like", "that", "say", "saying", "said", "mean", "means", "
                      "cos"})
 
 
+# Negations typed without an apostrophe (the spelling table usually expands them first); not "want", "sent".
+_CONTRACTED = frozenset({"dont", "cant", "wont", "didnt", "doesnt", "isnt", "wasnt", "arent", "werent", "havent",
+                         "hasnt", "hadnt", "shouldnt", "couldnt", "wouldnt", "aint", "mustnt"})
+
+
 def _negated(before: list[str]) -> bool:
-    """Whether the two words before a statement deny it: "not i want to die" no, but "its not like i want to
-    die", "doesnt mean i want to", "never said i want to" yes. A negation further back ("they say they are
-    dealing with it but they are not. i just want to die") belongs to another sentence."""
+    """Whether the one or two words just before a statement deny it: "its not like i want to die", "doesnt mean i
+    want to", "never said i want to". A negation further back ("they say they are dealing with it but they are
+    not. i just want to die") belongs to another sentence, and "he sent | i want to die" is not a negation."""
     def negator(w: str) -> bool:
-        return w in _NEGATORS or w.endswith("nt")
+        return w in _NEGATORS or w in _CONTRACTED
     if not before:
         return False
     return negator(before[-1]) or (len(before) == 2 and negator(before[0]) and before[1] in _HEDGES)

@@ -123,6 +123,7 @@ def test_each_kind_of_crisis_says_what_to_do_next(assistant: Assistant, content:
         ("can report remove get it down? if that pic doesnt go im going to kill myself", True),
         ("its not like i want to die, i just want it gone", False),
         ("doesnt mean i want to kill myself", False),
+        ("everyone has seen it since he sent i want to kill myself", True),  # "sent" is not a negation
         ("suicidal. proper suicidal. dont know who else to tell", True),
         ("feeling so suicidal tonight", True),
         ("suicidal thoughts policy for staff?", False),
