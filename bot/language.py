@@ -204,7 +204,8 @@ class Language:
         head = text[:MAX_READ]
         norm = normalise(head, self.crisis.spelling)
         named = self.area_named(norm)
-        guess = who or self.who_named(norm)
+        named_who = self.who_named(norm)
+        guess = who or named_who
         words = len(norm.split())
         routes = tuple(r for r in self.router.rank(head, guess, named or area) if not self._too_long(r, words))
         route = self.router.pick(routes)
@@ -240,7 +241,7 @@ class Language:
             routes=routes,
             route=route,
             maybe=tuple(maybe),
-            who=self.who_named(norm),
+            who=named_who,
             area=named,
             facts=facts,
             incident=self._incident is not None and self._incident.search(norm) is not None,
