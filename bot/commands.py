@@ -73,6 +73,7 @@ class Commands(Asides):
             "start": self._start,
             "urgent": lambda ctx, arg: self._crisis(ctx, asked=True),
             "hello": self._hello,
+            "thanks": self._thanks,
             "help": self._help,
             "contacts": self._contacts,
             "forget": self._forget,
@@ -111,6 +112,11 @@ class Commands(Asides):
         """A greeting: say hello and show where we are, without losing anyone's place."""
         self._current(ctx, welcome=True)
         return "hello"
+
+    def _thanks(self, ctx: Ctx, arg: str) -> str:
+        """Thanks: a kind word back and the ways on, without losing anyone's place."""
+        ctx.out.append(Outbound(self.content.text(f"thanks_{ctx.s.who or 'unknown'}"), self._nav(ctx), kind="info"))
+        return "thanks"
 
     def _help(self, ctx: Ctx, arg: str) -> str:
         ctx.out.append(Outbound(self.content.text("help"), self._nav(ctx), kind="info"))

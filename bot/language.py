@@ -39,15 +39,20 @@ SHORT_OTHER = 2  # words: a message this short that the phrase list does not mat
 SHORT_OTHER_P = 0.9  # ...two words the model is this sure of ("being attacked", not "ok thanks"; one word never)
 MAYBE = 3  # plausible answers offered when none is clearly meant
 MAYBE_P = 0.15  # the learned model's least probability for an intent to be offered
+ASK_BACK_P = 0.03  # ...and when nothing reaches that, for the closest ones in a question back, when the words
+# are about something the bot helps with ("what if telling dad would put the pupil at risk?")
 RECENT = 64  # crisis readings remembered (by hash), so that one turn reads a message once
 MAX_READ = 4000  # characters understood for meaning; crisis words are looked for in all of the message
 COMMAND_WORDS = 9  # words: a longer message is about something else, not a command to the bot ("she deleted it
 # all before I could stop her, is that a problem?"); "get me out of here quick mum is coming" is still one
 SHORT_COMMANDS = frozenset({"command:forget", "command:restart", "command:exit", "command:back"})
-GREETING_WORDS = 4  # words: "hi im 14 and a man asked me for pics" is not just a hello
+GREETING_WORDS = 4  # words: "hi im 14 and a man asked me for pics" is not just a hello (nor "thanks, but…" thanks)
 OVERRULE_P = 0.6  # the learned model overrules a keyword route it disagrees with at this probability...
 CONTACT_SCORE = 80.0  # how sure a "who do I ring" route is (the router's confident score)
 OVERRULE_SCORE = 95.0  # ...unless the keywords matched this well
+GUESS_P = 0.25  # when nothing is clearly meant, the model's best intent at this probability...
+GUESS_MARGIN = 1.5  # ...and this many times the next one's is answered, as a guess (said to be one)
+GUESS_WORDS = 4  # words: "my son" or "football scores tonight" is too little to guess from
 _DEFAULT = object()
 
 
@@ -88,6 +93,7 @@ class Reading:
     routes: tuple[Route, ...] = ()  # intents, best first
     route: Route | None = None  # the intent clearly meant, if any
     maybe: tuple[Route, ...] = ()  # when none is clearly meant: plausible ones to offer, best first
+    guess: Route | None = None  # when none is clearly meant but one is far likelier than the rest
     who: str | None = None  # who the words say is writing
     area: str | None = None  # the area the words name
     facts: Facts = field(default_factory=Facts)
@@ -229,10 +235,17 @@ class Language:
         if route is not None and facts.adult and hints is not None and route.target in hints.when_adult:
             route = Route(route.intent, hints.when_adult[route.target], route.score)
         maybe: list[Route] = []
+        hunch: Route | None = None
+        if route is None and learned and words >= GUESS_WORDS and learned[0].score >= 100 * GUESS_P and (
+                len(learned) == 1 or learned[0].score >= GUESS_MARGIN * learned[1].score) and \
+                not learned[0].target.startswith("command:"):
+            hunch = learned[0]  # an answer, never a command: a guess must not forget, exit or restart
         if route is None:
             for r in [*learned, *(r for r in routes if r.score >= SUGGEST)]:
                 if all(m.target != r.target for m in maybe) and len(maybe) < MAYBE:
                     maybe.append(r)
+            if not maybe and self.intents is not None and self.router.knows(head):
+                maybe = self._learned_routes(head, guess, named or area, folded, extra, floor=ASK_BACK_P)
         return Reading(
             norm=norm,
             crisis=kind,
@@ -241,6 +254,7 @@ class Language:
             routes=routes,
             route=route,
             maybe=tuple(maybe),
+            guess=hunch,
             who=named_who,
             area=named,
             facts=facts,
@@ -269,14 +283,15 @@ class Language:
     def _too_long(route: Route, words: int) -> bool:
         """A command to the bot (forget, restart, exit) or a greeting is short; in a longer message those words
         are about something else."""
-        if route.target == "command:hello":
+        if route.target in ("command:hello", "command:thanks"):
             return words > GREETING_WORDS
         return route.target in SHORT_COMMANDS and words > COMMAND_WORDS
 
     def _learned_routes(self, text: str, who: str | None, area: str | None, folded: str,
-                        extra: list[str]) -> list[Route]:
-        """Intents the learned model finds plausible (at least ``MAYBE_P``) among those open to ``who``, best
-        first; the first is followed when it reaches the model's threshold."""
+                        extra: list[str], floor: float | None = None) -> list[Route]:
+        """Intents the learned model finds plausible (at least ``MAYBE_P`` and likelier than none) among those
+        open to ``who``, best first; the first is followed when it reaches the model's threshold. With ``floor``,
+        the closest ones at that probability or more, however likely none is."""
         assert self.intents is not None
         probs = self.intents.probabilities(folded, extra)
         ranked = sorted(((p, c) for c, p in probs.items()
@@ -284,7 +299,7 @@ class Language:
                         reverse=True)
         out: list[Route] = []
         for p, intent in ranked[:MAYBE]:
-            if p < MAYBE_P or p < probs[NONE]:
+            if (p < floor) if floor is not None else (p < MAYBE_P or p < probs[NONE]):
                 break
             target = self._intent[intent].target
             if area is not None:

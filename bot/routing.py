@@ -88,6 +88,7 @@ class Router:
         self._keywords = [[self._phrase(k) for k in it.keywords] for it in self.intents]
         self._examples = [[self._phrase(e) for e in it.examples] for it in self.intents]
         vocab = {w for group in (*self._keywords, *self._examples) for p in group for w in p.meaning}
+        self._vocab = frozenset(vocab)
         self._fuzzy_vocab = sorted(w for w in vocab if len(w) >= 5)
 
     # ------------------------------------------------------------------------------------ reading
@@ -100,6 +101,11 @@ class Router:
         if self._multi_re is not None:
             norm = self._multi_re.sub(lambda m: self._multi[m.group(0)], norm)
         return " ".join(self._fold_word(w) for w in norm.split(" ") if w)
+
+    def knows(self, text: str) -> bool:
+        """Whether ``text`` has a meaningful word that the intents' keywords or examples use (so it is about
+        something the bot can help with, even when it is not clear what), unlike "zqxv plorb" or "the cat sat"."""
+        return any(w in self._vocab for w in self._phrase(text).meaning)
 
     def _fold_word(self, word: str) -> str:
         """A word → its class; a long word one typing slip from a class word ("threatning") too."""

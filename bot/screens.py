@@ -76,8 +76,9 @@ class Screens:
             return None, None
         return self.content.flows[s.flow], Position(s.flow, s.node, tuple(s.answers))
 
-    def _current(self, ctx: Ctx, *, welcome: bool = False, replace: bool = False) -> None:
-        """Show where the conversation is now: who are you, where are you, or the current step."""
+    def _current(self, ctx: Ctx, *, welcome: bool = False, replace: bool = False, brief: bool = False) -> None:
+        """Show where the conversation is now: who are you, where are you, or the current step (``brief``: asked
+        again without the flow's introduction, as after words that were not understood)."""
         s, c = ctx.s, self.content
         if s.who is None:
             opts = tuple(Option(self.button(PickWho(w)), c.text(f"who_{w}")) for w in WHO)
@@ -106,7 +107,7 @@ class Screens:
             ctx.out.append(Outbound(c.text("at_outcome"), (*opts, *self._nav(ctx)), kind="menu",
                                     title=prompt.outcome.title))
             return
-        self._show(ctx, flow, pos, prompt, replace=replace)
+        self._show(ctx, flow, pos, prompt, replace=replace, brief=brief)
 
     def _answer(self, ctx: Ctx, flow: Flow, choice: str, *, replace: bool = False) -> str:
         _, pos = self._position(ctx)
@@ -128,7 +129,8 @@ class Screens:
         for prompt in turn.prompts:
             self._show(ctx, flow, turn.position, prompt, replace=replace)
 
-    def _show(self, ctx: Ctx, flow: Flow, pos: Position, prompt: Ask | Result, *, replace: bool = False) -> None:
+    def _show(self, ctx: Ctx, flow: Flow, pos: Position, prompt: Ask | Result, *, replace: bool = False,
+              brief: bool = False) -> None:
         if isinstance(prompt, Ask):
             q = prompt.question
             q_index = self._q_index[(flow.id, q.id)]
@@ -139,7 +141,8 @@ class Screens:
                 if q.help:
                     opts.append(Option(self.button(Nav("explain")), self.content.text("nav_explain"), nav=True))
                 choices = self._choice_options[(flow.id, q_index)] = tuple(opts)
-            out = render.question(self.content, flow, q, (*choices, *self._nav(ctx)), first=not pos.answers)
+            first = not pos.answers and not brief
+            out = render.question(self.content, flow, q, (*choices, *self._nav(ctx)), first=first)
             hint = dict(ctx.s.hints).get(q.id)
             label = next((ch.label for ch in q.choices if ch.id == hint), None)
             if label is not None:  # suggested by their description: shown, never chosen for them

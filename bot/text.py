@@ -55,7 +55,21 @@ class Text(Commands):
             if reading.route.target == "command:triage":
                 return self._incident(ctx, reading)
             return self._follow(ctx, reading.route.target)
+        if reading.guess is not None:
+            return self._guess(ctx, reading)
         return self._not_understood(ctx, reading)
+
+    def _guess(self, ctx: Ctx, reading: Reading) -> str:
+        """Nothing was clearly meant, but one answer is far likelier than the rest: give it, say it is a guess,
+        and offer the other plausible ones."""
+        assert reading.guess is not None
+        ctx.s.misses = 0
+        ctx.out.append(Outbound(self.content.text("guess_intro"), kind="info"))
+        guess = reading.guess
+        if guess.target == "command:triage":
+            return self._incident(ctx, reading)
+        self._follow(ctx, guess.target)
+        return "guess"
 
     def _assume_who(self, ctx: Ctx, reading: Reading) -> bool:
         """Who is writing, when their words say it ("my daughter…", "a pupil in year 9…", "I sent…"), or when
@@ -138,9 +152,9 @@ class Text(Commands):
             nav = self._nav(ctx) if s.node is not None else ()
             ctx.out.append(Outbound(self.content.text("did_you_mean"), (*options, *nav), kind="menu"))
             if s.node is None:
-                self._current(ctx)
+                self._current(ctx, brief=True)
             return "unsure"
-        self._current(ctx)
+        self._current(ctx, brief=True)
         return "unrecognised"
 
     def _typed_choice(self, ctx: Ctx, norm: str) -> str | None:

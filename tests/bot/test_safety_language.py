@@ -209,6 +209,60 @@ def test_practitioners_not_understood_get_their_own_ways_on(assistant: Assistant
     assert content.text("nav_triage") in [o.label for o in second.replies[0].options]
 
 
+def test_words_not_understood_are_asked_again_briefly_not_with_the_whole_screen(
+    assistant: Assistant, content: Content
+) -> None:
+    started = assistant.handle(None, Inbound("command", command="start"), NOW, Defaults("practitioner", "kent"))
+    reply = say(assistant, "zqxv plorb wint", started.session, who="practitioner", area="kent")
+    flow = content.flows["kent"]
+    assert reply.event == "unrecognised" and reply.replies[-1].text.endswith(flow.question(flow.start).text)
+    assert flow.intro not in text_of(reply)  # the long introduction was shown once already
+
+
+def test_words_about_the_subject_that_match_nothing_get_a_question_back_not_the_fallback(
+    assistant: Assistant, content: Content
+) -> None:
+    started = assistant.handle(None, Inbound("command", command="start"), NOW, Defaults("practitioner", "kent"))
+    reply = say(assistant, "what if telling dad would put the pupil at risk?", started.session,
+                who="practitioner", area="kent")
+    assert reply.event == "unsure"
+    assert reply.replies[-1].text == content.text("did_you_mean") and len(reply.replies[-1].options) > 3
+    again = assistant.handle(None, Inbound("command", command="start"), NOW, Defaults("practitioner", "kent"))
+    plain = say(assistant, "the weather is nice today", again.session, who="practitioner", area="kent")
+    assert plain.event == "unrecognised"  # nothing the bot helps with: nothing to suggest
+    assert plain.replies[-1].text != content.text("did_you_mean")
+
+
+def test_a_likely_answer_is_given_as_a_guess_and_said_to_be_one(assistant: Assistant, content: Content) -> None:
+    language = assistant.language
+    typed = "can i just wipe my daughter's phone and be done with it"
+    reading = language.read(typed, "parent", "kent")
+    assert reading.route is None and reading.guess is not None  # not sure enough to follow without saying so
+    reply = say(assistant, typed, who="parent", area="kent")
+    assert reply.event == "guess" and reply.replies[0].text == content.text("guess_intro")
+    assert reply.session is not None and reply.session.misses == 0
+
+
+@pytest.mark.parametrize("typed", ["'; DROP TABLE sessions; --", "please delete the sessions table thing",
+                                   "my son"])
+def test_a_guess_is_never_a_command_nor_made_from_two_words(assistant: Assistant, typed: str) -> None:
+    reading = assistant.language.read(typed, "parent", "kent")
+    assert reading.guess is None or not reading.guess.target.startswith("command:")
+    if len(typed.split()) < 4:
+        assert reading.guess is None
+
+
+@pytest.mark.parametrize(("who", "line"), [("young_person", "0800 1111"), ("parent", "0808 800 5000"),
+                                           ("practitioner", "")])
+def test_thanks_gets_a_kind_word_and_keeps_the_place(assistant: Assistant, who: str, line: str) -> None:
+    first = say(assistant, "no", who=who, area="kent") if who == "practitioner" else None
+    reply = say(assistant, "ok thanks", first.session if first else None, who=who, area="kent")
+    assert reply.event == "thanks" and "welcome" in reply.replies[0].text and line in reply.replies[0].text
+    if first is not None:
+        assert reply.session is not None and first.session is not None
+        assert reply.session.answers == first.session.answers  # nothing lost
+
+
 def test_talk_to_someone_now_is_one_tap(assistant: Assistant) -> None:
     first = say(assistant, "zqxv plorb wint", who="young_person", area="kent")
     talk = first.replies[0].options[0]
