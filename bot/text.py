@@ -149,10 +149,20 @@ class Text(Commands):
             if o is not None and all(o.label != x.label for x in options):
                 options.append(o)
         if options:  # a question back instead of the same screen again (unless no screen was shown yet)
-            nav = self._nav(ctx) if s.node is not None else ()
-            ctx.out.append(Outbound(self.content.text("did_you_mean"), (*options, *nav), kind="menu"))
-            if s.node is None:
-                self._current(ctx, brief=True)
+            ask = self.content.text("did_you_mean")
+            if s.node is not None:
+                ctx.out.append(Outbound(ask, (*options, *self._nav(ctx)), kind="menu"))
+                return "unsure"
+            mark = len(ctx.out)
+            self._current(ctx, brief=True)
+            screen = ctx.out[mark:]
+            if len(screen) == 1 and screen[0].kind == "menu" and s.node is None:
+                # "who are you?" or "where are you?": one menu, so the suggestions and the question are one tap
+                # apart (and numbered together where menus are typed as numbers)
+                ctx.out[mark:] = [Outbound(render.paragraphs(ask, screen[0].text), (*options, *screen[0].options),
+                                           kind="menu", title=screen[0].title)]
+            else:
+                ctx.out.insert(mark, Outbound(ask, tuple(options), kind="menu"))
             return "unsure"
         self._current(ctx, brief=True)
         return "unrecognised"
