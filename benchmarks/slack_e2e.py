@@ -15,8 +15,8 @@ when the previous one was acknowledged. Measured:
   acknowledge first and do the work after (``process_before_response=False``).
 
 ypsi-bot's work per slash command: conversations.open, chat.postMessage (the question in the DM) and a
-response_url post (the ephemeral "see your DM" note); per button: chat.update (the answered question) and
-chat.postMessage (the next question or the outcome). The echo app posts one chat.postMessage per request.
+response_url post (the ephemeral "see your DM" note); per button: one chat.update (the pressed question edited
+in place into the next question or the outcome). The echo app posts one chat.postMessage per request.
 """
 
 from __future__ import annotations

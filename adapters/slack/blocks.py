@@ -18,6 +18,7 @@ from bot.areas import area_label, area_order
 from bot.assistant import Assistant
 from bot.contacts import order_by_open, status_text
 from bot.reply import Answered
+from bot.session import Session
 from bot.types import Option, Outbound
 from dialogs.content import Content
 from dialogs.schema import Contact
@@ -173,8 +174,28 @@ class Renderer:
             button["style"] = "primary"
         return button
 
-    def message(self, out: Outbound) -> SlackMessage:
-        return SlackMessage(fallback(out), self.blocks(out))
+    def message(self, out: Outbound, trail: list[str] | None = None) -> SlackMessage:
+        """One reply as a message; ``trail`` (the answers so far, see :meth:`trail`) goes in a context block
+        under its title, so that a question edited in place into the next one keeps what was answered."""
+        blocks = self.blocks(out)
+        if trail:
+            at = 1 if out.title else 0
+            blocks = _fit([*blocks[:at], context(escape("\n".join(trail))), *blocks[at:]], MAX_BLOCKS)
+        return SlackMessage(fallback(out), blocks)
+
+    def trail(self, session: Session | None) -> list[str]:
+        """The answers given so far in the session's flow, "✓ question — answer" each: fixed choices only,
+        from content (never anything typed)."""
+        flow = self.content.flows.get(session.flow) if session is not None and session.flow else None
+        if flow is None or session is None:
+            return []
+        lines = []
+        for qid, choice in session.answers:
+            q = flow.question(qid)
+            label = next((c.label for c in q.choices if c.id == choice), None) if q is not None else None
+            if q is not None and label is not None:
+                lines.append(self.text("slack_answered", question=unwrap(q.text.strip()), answer=label))
+        return lines
 
     def merged(self, outs: list[Outbound]) -> SlackMessage:
         """Several replies as one message (ephemeral answers, which cannot be edited one by one)."""

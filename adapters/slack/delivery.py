@@ -27,6 +27,8 @@ from dialogs.content import Content
 
 # Replies about a case: never shown outside the user's DM with the bot.
 PRIVATE_KINDS = frozenset({"menu", "outcome", "record"})
+# Replies that are a screen of the conversation (a question, an outcome): a press edits its message into them.
+SCREENS = frozenset({"menu", "outcome"})
 # The triage modal's callback ids: a screen of the flow, and an aside pushed on top of it.
 CALLBACK_TRIAGE = "ypsi_triage_modal"
 CALLBACK_ASIDE = "ypsi_aside_modal"
@@ -280,38 +282,50 @@ class Delivery:
         reply: Reply,
         pressed_ts: str | None = None,
     ) -> None:
-        """Post replies in the DM (``channel``; ``None``: not opened yet). A pressed question is edited in
-        place: to "✓ question — answer" when it was answered, to the reply itself when the reply replaces it
-        (back, start again), or to the explanation when "What does this mean?" was pressed (the question is
-        then asked again below). While replies wait in the outbox for this DM, or when the edit fails, a
-        reply that would have replaced the question is posted as a new message instead (behind them).
+        """Post replies in the DM (``channel``; ``None``: not opened yet). A press is answered with one Web API
+        call: the pressed message is edited in place into the next screen (the next question or the outcome, a
+        screen that replaces it (back, start again), or the explanation when "What does this mean?" was pressed,
+        the question then asked again below), carrying a context line of the answers so far. A crisis card is
+        always posted first, as a new message, never hidden by an edit. While replies wait in the outbox for
+        this DM, an answered question is only marked "✓ question — answer" and the rest queues behind them; when
+        the edit fails, a reply that would have replaced the question is posted as a new message instead.
         The ts of each message posted is remembered (ids only) for quick exit."""
-        client = where.client
         queue = _dm_queue(where.key or where.user)
+        track = bool(where.key) and not reply.forgotten
         if pressed_ts and channel is not None:
+            urgent = [o for o in outs if o.kind == "crisis"]
+            for out in urgent:
+                await self._post_one(where, channel, self.render.message(out), crisis=True, track=track, queue=queue)
+            outs = [o for o in outs if o.kind != "crisis"] if urgent else outs
             update: SlackMessage | None = None
             replacing = False
-            if reply.answered is not None:
+            if outs and not self.outbox.has(queue) and (
+                outs[0].replace_menu or reply.explains or (reply.answered is not None and outs[0].kind in SCREENS)
+            ):  # (while replies wait, the question may be out of date by the time this arrives)
+                trail = self.render.trail(reply.session) if outs[0].kind in SCREENS else None
+                update, outs, replacing = self.render.message(outs[0], trail), outs[1:], True
+            elif reply.answered is not None:
                 update = self.render.answered(reply.answered)
-            if update is None and outs and (outs[0].replace_menu or reply.explains):
-                if self.outbox.has(queue):
-                    update = None  # the question may be out of date by the time this arrives
-                else:
-                    update, outs, replacing = self.render.message(outs[0]), outs[1:], True
             if update is not None:
-                try:
-                    await client.chat_update(channel=channel, ts=pressed_ts, **update.as_kwargs())
-                except Exception as exc:  # too old to edit, deleted, Slack down...: the reply still goes below
-                    if not isinstance(exc, SlackApiError) and not retry_later(exc)[0]:
-                        raise
-                    error = str(exc.response.get("error", "")) if isinstance(exc, SlackApiError) else ""
-                    log("slack_update_failed", level=logging.WARNING, error=error[:40] or type(exc).__name__)
-                    if replacing:
-                        await self._post_one(where, channel, update, crisis=False, track=True, queue=queue)
-        track = bool(where.key) and not reply.forgotten
+                await self._edit(where, channel, pressed_ts, update, replacing=replacing, track=track, queue=queue)
         for out in outs:
             message = self.render.message(out)
             await self._post_one(where, channel, message, crisis=out.kind == "crisis", track=track, queue=queue)
+
+    async def _edit(
+        self, where: Where, channel: str, ts: str, update: SlackMessage, *, replacing: bool, track: bool, queue: str
+    ) -> None:
+        """Edit a pressed message. When that fails (too old to edit, deleted, Slack down...), a reply that was
+        to replace it is posted below instead."""
+        try:
+            await where.client.chat_update(channel=channel, ts=ts, **update.as_kwargs())
+        except Exception as exc:
+            if not isinstance(exc, SlackApiError) and not retry_later(exc)[0]:
+                raise
+            error = str(exc.response.get("error", "")) if isinstance(exc, SlackApiError) else ""
+            log("slack_update_failed", level=logging.WARNING, error=error[:40] or type(exc).__name__)
+            if replacing:
+                await self._post_one(where, channel, update, crisis=False, track=track, queue=queue)
 
     async def _post_one(
         self, where: Where, channel: str | None, message: SlackMessage, *, crisis: bool, track: bool, queue: str

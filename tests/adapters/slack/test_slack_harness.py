@@ -78,6 +78,16 @@ def block_text(blocks: list[dict[str, Any]]) -> str:
     return "\n".join(parts)
 
 
+def trail(blocks: list[dict[str, Any]]) -> list[str]:
+    """The "✓ question — answer" lines of a screen edited in place ([] when it has none)."""
+    for block in blocks:
+        if block.get("type") == "context":
+            text = block["elements"][0]["text"]
+            if text.startswith("✓ "):
+                return text.split("\n")
+    return []
+
+
 class VirtualClock:
     """The outbox's clock: it moves only when slept on (``sleep(d)`` records ``d``, adds it, and yields), so
     hours of back-off pass at once and no test depends on timing."""
@@ -195,12 +205,14 @@ class Harness:
         return await self.next_call("chat.postMessage")
 
     async def answer(self, question: Call, label: str) -> Call:
-        """Press an answer and return the next message posted (question or outcome)."""
+        """Press an answer and return the next screen (question or outcome): the pressed message, edited in
+        place, with the answer just given as the last line of its trail."""
         await self.press(question, label)
         update = await self.next_call("chat.update")
+        assert update.params["channel"] == question.response["channel"]
         assert update.params["ts"] == question.response["ts"]
-        assert update.params["text"].startswith("✓ ")
-        return await self.next_call("chat.postMessage")
+        assert trail(update.params["blocks"])[-1].endswith(f" — {label}")
+        return update
 
 
 def make_service(content: Content, store: SessionStore, clock: float = NOON) -> Service:

@@ -24,10 +24,12 @@ from test_slack_harness import (
     buttons,
     labels,
     sqlite_store,
+    trail,
 )
 
 from adapters.slack.app import typed
 from adapters.slack.blocks import ACTION_AREA, ACTION_FORGET, ACTION_PICK, ACTION_TRIAGE
+from adapters.slack.delivery import Where
 from benchmarks.fakes.slack_api import (
     RESPONSE_URL,
     URL_PRIVATE,
@@ -37,9 +39,9 @@ from benchmarks.fakes.slack_api import (
     post_signed,
     slash_command_body,
 )
-from bot.assistant import Assistant, Defaults
+from bot.assistant import Answered, Assistant, Defaults, Reply
 from bot.session import Session
-from bot.types import Inbound
+from bot.types import Inbound, Outbound
 from dialogs.content import Content
 
 # The answers that reach a practitioner outcome, per area (flow), and a contact the outcome must show.
@@ -200,12 +202,54 @@ async def test_answered_question_is_updated_in_place_with_the_choice(h: Harness)
 
     await h.press(first, "No")
 
-    update = await h.next_call("chat.update")
-    assert update.params["channel"] == DM and update.params["ts"] == first.response["ts"]
-    assert "✓ Is any child in immediate danger right now? — No" in block_text(update.params["blocks"])
-    assert buttons(update.params["blocks"]) == []
-    second = await h.next_call("chat.postMessage")
+    second = await h.next_call("chat.update")
+    assert second.params["channel"] == DM and second.params["ts"] == first.response["ts"]
+    assert trail(second.params["blocks"]) == ["✓ Is any child in immediate danger right now? — No"]
     assert "Is an adult (18 or over) involved?" in block_text(second.params["blocks"])
+    assert labels(second.params["blocks"])[:2] == ["Yes", "No"]
+    await h.settle()
+    assert h.unseen("chat.postMessage") == []  # nothing posted: the question itself became the next one
+
+
+async def test_each_answer_costs_one_web_api_call_and_the_trail_grows(h: Harness) -> None:
+    answers, outcome_id, _ = FLOWS["kent"]
+    message = await h.triage("kent")
+    await h.settle()
+
+    for n, label in enumerate(answers, start=1):
+        before = len(h.fake.calls())
+        message = await h.answer(message, label)
+        await h.settle()
+        made = [c.method for c in h.fake.calls()[before:] if c.method != "auth.test"]
+        assert made == ["chat.update"], (label, made)  # one call a press: the pressed message edited in place
+        assert len(trail(message.params["blocks"])) == n
+
+    outcome = h.bot.content.flows["kent"].outcome(outcome_id)
+    assert outcome is not None and message.params["blocks"][0]["text"]["text"] == outcome.title
+    assert len(h.fake.calls("chat.postMessage")) == 1  # the first question, nothing else
+    assert_private(h)
+
+
+async def test_a_crisis_card_from_a_press_is_a_new_message_before_the_edit(h: Harness) -> None:
+    first = await h.triage("kent")
+    await h.settle()
+    key = h.bot.service.key(h.bot.ref(TEAM, USER))
+    session = await h.bot.service.store.load(key)
+    assert isinstance(session, Session)
+    card = h.bot.assistant.crisis_card(Inbound("command", command="urgent"), h.bot.now())
+    assert card is not None and card.kind == "crisis"
+    question = Outbound("Is an adult involved?", kind="menu", title="Triage")
+    reply = Reply(session, [question, card], "answer", answered=Answered("Danger?", "No"))
+    where = Where(h.bot.app.client, TEAM, USER, dm=DM, pressed_ts=first.response["ts"], key=key)
+    before = len(h.fake.calls())
+
+    await h.bot._deliver(reply, where)
+
+    made = [c for c in h.fake.calls()[before:] if c.method != "auth.test"]
+    assert [c.method for c in made] == ["chat.postMessage", "chat.update"]
+    assert "999" in block_text(made[0].params["blocks"]) and made[0].params["channel"] == DM
+    assert made[1].params["ts"] == first.response["ts"]
+    assert "Is an adult involved?" in block_text(made[1].params["blocks"])
 
 
 async def test_what_does_this_mean_back_and_start_again(h: Harness, content: Content) -> None:
@@ -495,9 +539,10 @@ async def test_restart_in_the_middle_of_a_triage_carries_on(stack: Stack, tmp_pa
     after._seen = dict(before._seen)
     assert await after.press(second, "No") == "answer"
 
-    update = await after.next_call("chat.update")
-    assert "✓ Is an adult (18 or over) involved? — No" in block_text(update.params["blocks"])
-    third = await after.next_call("chat.postMessage")
+    third = await after.next_call("chat.update")
+    assert trail(third.params["blocks"]) == [
+        "✓ Is any child in immediate danger right now? — No", "✓ Is an adult (18 or over) involved? — No",
+    ]
     assert "coerced, blackmailed or groomed" in block_text(third.params["blocks"])
 
 

@@ -126,8 +126,8 @@ async def test_kill_9_in_the_middle_of_a_triage_and_restart_carries_on(
     assert (status, text) == (200, "")
     [question] = await slack.wait_for("chat.postMessage")
     await press(first, slack, question, "No")
-    await slack.wait_for("chat.update")
-    second = (await slack.wait_for("chat.postMessage", count=2))[1]
+    [second] = await slack.wait_for("chat.update")  # the pressed question, edited into the next one
+    assert second.params["ts"] == question.response["ts"]
     assert "Is an adult (18 or over) involved?" in block_text(second.params["blocks"])
 
     await first.kill9()
@@ -135,11 +135,11 @@ async def test_kill_9_in_the_middle_of_a_triage_and_restart_carries_on(
     processes.append(restarted)
     await press(restarted, slack, second, "No")
 
-    update = (await slack.wait_for("chat.update", count=2))[1]
-    assert "✓ Is an adult (18 or over) involved? — No" in block_text(update.params["blocks"])
-    third = (await slack.wait_for("chat.postMessage", count=3))[2]
-    assert third.response["channel"] == DM
+    third = (await slack.wait_for("chat.update", count=2))[1]
+    assert "✓ Is an adult (18 or over) involved? — No" in block_text(third.params["blocks"])
+    assert third.response["channel"] == DM and third.params["ts"] == question.response["ts"]
     assert "coerced, blackmailed or groomed" in block_text(third.params["blocks"])
+    assert len(slack.calls("chat.postMessage")) == 1  # the first question only: every answer edited it
 
     assert await restarted.stop() == 0
     logs = "".join(first.log + restarted.log)

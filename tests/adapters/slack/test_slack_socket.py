@@ -116,8 +116,7 @@ async def test_socket_mode_triage_to_outcome(slack: FakeSlack, user: SocketUser)
 
     for label in ("No", "Yes"):
         assert await user.press(question, label) in ("answer", "outcome")
-        await user.h.next_call("chat.update")
-        question = await user.h.next_call("chat.postMessage")
+        question = await user.h.next_call("chat.update")  # the pressed question, edited into the next screen
 
     assert "Refer to children's social care" in block_text(question.params["blocks"])
     assert await user.press(question, "Decision record") == "record"
