@@ -5,7 +5,8 @@ user's direct messages with the bot; other answers to a slash command are epheme
 user and workspace, so the slash command, the DM and App Home share one triage.
 
 Every command and action is acknowledged first (Bolt runs listeners after the acknowledgement with
-``process_before_response=False``); requests no listener matches are answered 200 so Slack does not retry
+``process_before_response=False``; in HTTP mode the response goes even before Bolt sees the request, see
+:meth:`SlackBot.acks_before_dispatch`); requests no listener matches are answered 200 so Slack does not retry
 them; redeliveries are recognised by a stable id (the event id, or a hash of the trigger id).
 
 Delivery: a reply Slack still refuses after slack-sdk's retries for a reason that may pass (a 5xx, a
@@ -125,6 +126,7 @@ class SlackBot(Delivery):
         )
         self.checker = CrisisChecker(self._crisis_of)
         self._long_turns: asyncio.Semaphore | None = None  # made on the event loop, on first use
+        self._dispatching: set[asyncio.Future[None]] = set()  # requests acknowledged, not yet through Bolt
         # Bolt's loggers may print payloads below WARNING; its own logger is configured from this one.
         bolt_logger = logging.getLogger("slack_bolt")
         if bolt_logger.getEffectiveLevel() < logging.WARNING:
@@ -321,6 +323,40 @@ class SlackBot(Delivery):
             await self._deliver(Reply(None, [Outbound(self.content.text("slack_busy"), kind="info")], "busy"), where)
             return "busy"
         return "busy_dropped"
+
+    # ------------------------------------------------------------------------------------- ack first
+
+    def acks_before_dispatch(self, body: dict[str, Any]) -> bool:
+        """Whether HTTP mode answers this request 200 before Bolt sees it: a slash command or a button press
+        (``_ack_first`` acknowledges those with an empty 200 anyway), whose shape Bolt's matchers can read (a
+        body they would fail on still gets its 400). Not in serverless mode (the response must wait for the
+        work), nor with OAuth (Bolt answers a workspace it has no installation for in its response)."""
+        if self.serverless or self.authorize is not None:
+            return False
+        if body.get("type") == "block_actions":
+            actions = body.get("actions")
+            return (
+                isinstance(body.get("user"), dict)
+                and isinstance(actions, list)
+                and bool(actions)
+                and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
+                and all(isinstance(body.get(k), dict | None) for k in ("team", "container", "channel", "view"))
+            )
+        command = body.get("command")
+        return isinstance(command, str) and command.startswith("/") and "payload" not in body
+
+    def dispatch_after_ack(self, request: AsyncBoltRequest) -> None:
+        """Hand an acknowledged request to Bolt (its middleware, listener matching, then the listener) in a
+        task of its own, after the HTTP response has gone."""
+        task = asyncio.ensure_future(self._dispatch(request))
+        self._dispatching.add(task)  # (the loop keeps only a weak reference)
+        task.add_done_callback(self._dispatching.discard)
+
+    async def _dispatch(self, request: AsyncBoltRequest) -> None:
+        try:
+            await self.app.async_dispatch(request)
+        except Exception as exc:  # already acknowledged: nobody to answer, so logged by type only
+            log_error("slack_dispatch_failed", exc)
 
     # ------------------------------------------------------------------------------------ listeners
 

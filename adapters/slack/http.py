@@ -42,7 +42,9 @@ def web_app(bot: SlackBot, path: str = "/slack/events", clock: Callable[[], floa
 
     A request is verified before its body is read as anything: a missing, wrong or stale signature, or a
     timestamp that is not a number, gets 401; a signed body that is not the JSON or form Slack sends gets
-    400. Only then does Bolt see it (and verify it again)."""
+    400. Only then does Bolt see it (and verify it again). A slash command or a button press of the shape Slack
+    sends is answered 200 at once, and handed to Bolt after the response (:meth:`SlackBot.acks_before_dispatch`),
+    except in serverless mode, where the response waits for the work."""
 
     heavy = asyncio.Semaphore(HEAVY_AT_ONCE)
 
@@ -70,6 +72,9 @@ def web_app(bot: SlackBot, path: str = "/slack/events", clock: Callable[[], floa
         except Exception as exc:  # undecodable, not JSON, a JSON list, a payload of the wrong shape...
             log("slack_malformed", level=logging.WARNING, error=type(exc).__name__, size=len(raw))
             return web.Response(status=400, text="malformed body")
+        if bot.acks_before_dispatch(bolt_request.body):  # ack first: Bolt and the turn run after the response
+            bot.dispatch_after_ack(bolt_request)
+            return web.Response(status=200, text="")
         lazy: list[asyncio.Future[None]] = []
         started = LAZY_WORK.set(lazy if bot.serverless else None)
         try:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
@@ -250,6 +252,40 @@ async def test_a_crisis_card_from_a_press_is_a_new_message_before_the_edit(h: Ha
     assert "999" in block_text(made[0].params["blocks"]) and made[0].params["channel"] == DM
     assert made[1].params["ts"] == first.response["ts"]
     assert "Is an adult involved?" in block_text(made[1].params["blocks"])
+
+
+@pytest.mark.parametrize("kind", ["command", "press"])
+async def test_commands_and_presses_are_answered_before_bolt_and_the_turn_run(h: Harness, kind: str) -> None:
+    first = await h.triage("leeds")
+    await h.next_call(RESPONSE_URL, "cmd")
+    opened = asyncio.Event()
+
+    async def held(next: Callable[[], Awaitable[None]]) -> None:  # Bolt's dispatch stops here until opened
+        await opened.wait()
+        await next()
+
+    h.bot.app.middleware(held)
+    no = next(b for b in buttons(first.params["blocks"]) if b["text"]["text"] == "No")
+    body = (
+        slash_command_body(text="contacts childline", user_id=USER, team_id=TEAM, channel_id=CHANNEL,
+                           response_url=h.fake.response_url("cmd"))
+        if kind == "command"
+        else block_action_body(no["action_id"], no["value"], user_id=USER, team_id=TEAM, channel_id=DM,
+                               message_ts=first.response["ts"], response_url=h.fake.response_url("act"))
+    )
+
+    before = len(h.fake.calls())
+
+    assert await asyncio.wait_for(h.post(body), 10) == 200  # answered while Bolt has not even matched it
+
+    await h.settle()
+    assert h.finished.empty() and {c.method for c in h.fake.calls()[before:]} == {"auth.test"}
+    opened.set()
+    assert await h.done() == ({"command": ("command", "contacts"), "press": ("action", "answer")}[kind])
+    if kind == "press":
+        assert "Is an adult (18 or over) involved?" in block_text((await h.next_call("chat.update")).params["blocks"])
+    else:
+        assert "0800 1111" in block_text((await h.next_call(RESPONSE_URL, "cmd")).params["blocks"])
 
 
 async def test_what_does_this_mean_back_and_start_again(h: Harness, content: Content) -> None:
