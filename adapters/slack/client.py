@@ -4,6 +4,7 @@ as Slack asks, up to a limit), server errors and connection errors; and which fa
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -125,6 +126,21 @@ def retry_later(exc: BaseException) -> tuple[bool, float | None]:
     return isinstance(exc, NETWORK_ERRORS), None
 
 
+#: The loggers slack-sdk's Web API and webhook clients write to. Before every call, and again on every response,
+#: slack-sdk checks ``logger.level <= logging.DEBUG`` (the logger's own level, 0 when unset, not the level it
+#: inherits) and, if so, formats the request and the whole response body for a debug line that logging then
+#: drops. Their own level is set to WARNING (what the rest of slack_sdk is held at) unless someone set one.
+SDK_LOGGERS = ("slack_sdk.web.async_base_client", "slack_sdk.webhook.async_client")
+
+
+def quiet_sdk_loggers() -> None:
+    """No payload formatted for debug lines nobody sees (see :data:`SDK_LOGGERS`)."""
+    for name in SDK_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+
+
 def make_client(
     token: str | None, api_url: str, *, sleep: Sleep = asyncio.sleep, session: ClientSession | None = None
 ) -> AsyncWebClient:
@@ -132,6 +148,7 @@ def make_client(
 
     Pass a long-lived ``session`` to reuse connections (without one, slack-sdk opens one per call).
     """
+    quiet_sdk_loggers()
     handlers: list[AsyncRetryHandler] = [
         AsyncConnectionErrorRetryHandler(),
         RetryAfterHandler(sleep=sleep),

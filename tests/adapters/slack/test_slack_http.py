@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
@@ -31,6 +32,7 @@ from test_slack_harness import (
 
 from adapters.slack.app import typed
 from adapters.slack.blocks import ACTION_AREA, ACTION_FORGET, ACTION_PICK, ACTION_TRIAGE
+from adapters.slack.client import SDK_LOGGERS
 from adapters.slack.delivery import Where
 from benchmarks.fakes.slack_api import (
     RESPONSE_URL,
@@ -646,3 +648,17 @@ async def test_a_dm_slack_no_longer_knows_is_opened_again(h: Harness, captured_l
     assert statuses == [True, False, True]
     assert '"event":"slack_dm_reopened"' in captured_logs.getvalue()
     assert USER not in captured_logs.getvalue()
+
+
+async def test_slack_sdk_formats_no_debug_line_for_a_web_api_call(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """slack-sdk builds its debug lines (the request, the whole response body) whenever its logger's own level is
+    unset; the bot's client holds it at WARNING, so a call formats none (and so can never log a payload)."""
+    formatted: list[str] = []
+    for name in SDK_LOGGERS:
+        monkeypatch.setattr(logging.getLogger(name), "debug", lambda msg, *a, **k: formatted.append(str(msg)))
+
+    assert await h.dm("contacts") == "contacts"
+    await h.command("contacts childline")
+
+    assert h.fake.calls("chat.postMessage") and h.fake.calls(RESPONSE_URL)
+    assert formatted == []
