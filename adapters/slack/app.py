@@ -38,6 +38,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.lazy_listener.async_internals import to_runnable_function
 from slack_bolt.lazy_listener.asyncio_runner import AsyncioLazyListenerRunner
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -162,7 +163,7 @@ class SlackBot(Delivery):
             self.app.event("app_home_opened")(ack=_ack, lazy=[self._on_home_opened])
             self.app.event("message")(ack=_ack, lazy=[self._on_message])
         else:
-            self.app.middleware(self._ack_first)
+            self.app.middleware(AckFirst())
             self.app.command(re.compile(r"^/"))(self._on_command)
             self.app.action(re.compile(r"^ypsi_"))(self._on_action)
             self.app.event("app_home_opened")(self._on_home_opened)
@@ -328,7 +329,7 @@ class SlackBot(Delivery):
 
     def acks_before_dispatch(self, body: dict[str, Any]) -> bool:
         """Whether HTTP mode answers this request 200 before Bolt sees it: a slash command or a button press
-        (``_ack_first`` acknowledges those with an empty 200 anyway), whose shape Bolt's matchers can read (a
+        (:class:`AckFirst` acknowledges those with an empty 200 anyway), whose shape Bolt's matchers can read (a
         body they would fail on still gets its 400). Not in serverless mode (the response must wait for the
         work), nor with OAuth (Bolt answers a workspace it has no installation for in its response)."""
         if self.serverless or self.authorize is not None:
@@ -359,17 +360,6 @@ class SlackBot(Delivery):
             log_error("slack_dispatch_failed", exc)
 
     # ------------------------------------------------------------------------------------ listeners
-
-    @staticmethod
-    async def _ack_first(body: dict[str, Any], ack: AsyncAck, next: Callable[[], Awaitable[None]]) -> None:
-        """Slash commands and button presses are acknowledged before Bolt runs their listener. Bolt starts the
-        listener as a task and then polls for its ``ack()`` every 10 ms (``slack_bolt/listener/asyncio_runner``),
-        so each ack waited at least one poll, and behind other people's turns; the listeners' own ``ack()``
-        then changes nothing. A listener that must answer in its ack (a modal's validation errors) is for
-        another kind of request, which is not acknowledged here."""
-        if body.get("command") or body.get("type") == "block_actions":
-            await ack()
-        await next()
 
     async def _on_command(
         self,
@@ -619,6 +609,24 @@ class SlackBot(Delivery):
 def _unanswered(handled: Handled) -> str:
     """Why the service gave no reply: a redelivery, or a message the rate limit refused quietly."""
     return "rate_limited" if handled.fault == "rate_limited" else "duplicate"
+
+
+class AckFirst(AsyncMiddleware):
+    """Slash commands and button presses are acknowledged before Bolt runs their listener. Bolt starts the
+    listener as a task and then polls for its ``ack()`` every 10 ms (``slack_bolt/listener/asyncio_runner``),
+    so each ack waited at least one poll, and behind other people's turns; the listeners' own ``ack()`` then
+    changes nothing. A listener that must answer in its ack (a modal's validation errors) is for another kind
+    of request, which is not acknowledged here. A class rather than a function: Bolt then builds no keyword
+    arguments for it on every request."""
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        body = req.body
+        if body.get("command") or body.get("type") == "block_actions":
+            await req.context.ack()
+        await next()
+        return None  # (as a function middleware returns: the response so far is the ack's)
 
 
 class _TokenUnusedFilter(logging.Filter):

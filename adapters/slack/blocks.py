@@ -8,6 +8,7 @@ message, 100 a Home view).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +77,7 @@ def _plain(text: str, limit: int = MAX_LABEL) -> dict[str, Any]:
     return {"type": "plain_text", "text": _clip(text, limit), "emoji": True}
 
 
+@functools.lru_cache(maxsize=1024)  # the same content texts, rendered again on every screen
 def unwrap(text: str) -> str:
     """Join lines that content wrapped mid-sentence (the next line starts in lower case): Slack would
     otherwise show every line break. Lists, contact lines and new sentences keep theirs."""
