@@ -369,7 +369,7 @@ class SlackBot(Delivery):
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        await ack()
+        await _ack_once(ack)
         await self._run(self._parse_command(command, respond, client, context), "command", self._command)
 
     async def _on_action(
@@ -381,7 +381,7 @@ class SlackBot(Delivery):
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        await ack()
+        await _ack_once(ack)
         await self._run(self._parse_action(body, action, respond, client, context), "action", self._action)
 
     async def _on_home_opened(self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
@@ -650,6 +650,12 @@ class AwaitedLazyRunner(AsyncioLazyListenerRunner):
         waiting = LAZY_WORK.get()
         if waiting is not None:
             waiting.append(task)
+
+
+async def _ack_once(ack: AsyncAck) -> None:
+    """A listener's ack, unless :class:`AckFirst` gave it already (Bolt builds a new response on every call)."""
+    if ack.response is None:
+        await ack()
 
 
 async def _ack(ack: AsyncAck) -> None:
