@@ -5,8 +5,8 @@ Three processes: this load generator; the fake Slack Web API (:class:`~benchmark
 own process so that its work does not delay the load generator's clocks); the app under test.
 
 Load: a bounded aiohttp client with a fixed number of workers (each with at most one request in flight)
-and a bounded number of requests. A conversation is 6 requests from one user: ``/ypsi triage kent`` (form
-body, signed) then 5 ``block_actions`` button presses in the user's DM (``payload=`` JSON, signed), each sent
+and a bounded number of requests. A triage conversation is 7 requests from one user: ``/ypsi triage kent`` (form
+body, signed) then 6 ``block_actions`` button presses in the user's DM (``payload=`` JSON, signed), each sent
 when the previous one was acknowledged. Measured:
 
 - acknowledgement time: request sent → HTTP response received, at the client;
@@ -73,7 +73,7 @@ class Result:
 
 
 def tokens() -> list[str]:
-    """The 5 button values of the Kent triage, signed with the bot's secret."""
+    """The button values of the Kent triage (6 answers to its outcome), signed with the bot's secret."""
     from benchmarks.engine import build_scripts
     from benchmarks.startup import BOT_SECRET
     from bot.assistant import Assistant
@@ -212,7 +212,7 @@ def run_app(name: str, command: Callable[[int], list[str]], n: int, warmup: int,
             fake.wait(20)
     measured = [t for ts in times.values() for t in ts if t >= started]
     done = max(measured) if measured else last_ack
-    result = Result(name, n * 6, last_ack - started, max(done, last_ack) - started, acks=acks,
+    result = Result(name, len(acks), last_ack - started, max(done, last_ack) - started, acks=acks,
                     statuses=statuses)
     result.api_calls = {m: sum(1 for t in ts if t >= started) for m, ts in times.items()}
     result.app_cpu, result.fake_cpu, result.driver_cpu = app_cpu, fake_cpu, driver_cpu
@@ -251,9 +251,10 @@ def run(quick: bool = False, progress: Callable[[str], None] = print, concurrenc
                  concurrency, rounds)
     section.notes.append(
         f"{concurrency} client workers over keep-alive connections, each with one request in flight; conversations "
-        "of 6 requests, the next sent when the previous was acknowledged: triage = `/ypsi triage kent` + 5 button "
-        "presses in the DM; contacts = 6 × `/ypsi contacts childline` in a channel (answered ephemerally through "
-        "the response_url). Fake Web API in its own process; apps log to a file (ypsi-bot: JSON lines at INFO)."
+        "of 7 (triage) or 6 (contacts) requests, the next sent when the previous was acknowledged: "
+        "triage = `/ypsi triage kent` + 6 button presses in the DM; contacts = 6 × `/ypsi contacts childline` in "
+        "a channel (answered ephemerally through the response_url). Fake Web API in its own process; apps log to "
+        "a file (ypsi-bot: JSON lines at INFO)."
     )
     return section
 
@@ -283,7 +284,7 @@ def add_rows(section: Section, scenario: str, best: dict[str, Result], concurren
             f"{r.app_cpu / r.done_seconds:.0%} of a core; fake Web API {r.fake_cpu / r.done_seconds:.0%}, "
             f"load generator {r.driver_cpu / r.done_seconds:.0%}; Web API calls: {calls} "
             f"({sum(r.api_calls.values()) / r.requests:.2f} per request)"
-            + (f"; triage outcomes reached {r.outcomes:,} of {r.requests // 6:,}"
+            + (f"; triage outcomes reached {r.outcomes:,} of {r.requests // 7:,}"
                if key == "ypsi-bot" and scenario == "triage" else "")
             + (f"; errors logged {r.errors}" if key == "ypsi-bot" else ""),
         )
