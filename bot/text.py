@@ -47,7 +47,9 @@ class Text(Commands):
             reading = self.language.read(text, s.who, ctx.area or s.area)
             if reading.crisis:
                 return self._crisis(ctx, kind=reading.crisis)
-        if self._is_incident(ctx, reading, text):
+        # An incident triage starts from a first message only when the words say who is writing, not when who
+        # was taken from what they asked ("is it illegal to send nudes" may well be a young person's question).
+        if (not assumed or reading.who is not None) and self._is_incident(ctx, reading, text):
             s.misses = 0
             return self._incident(ctx, reading)
         if reading.route is not None:

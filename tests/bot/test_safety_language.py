@@ -359,6 +359,15 @@ def test_an_incident_description_starts_the_triage_with_suggestions_to_confirm(
     assert content.text("suggested_answer", answer="Yes") in yes_no.replies[-1].text
 
 
+def test_a_first_question_does_not_start_a_triage_unless_the_words_say_a_practitioner_asks(
+    assistant: Assistant
+) -> None:
+    asked = say(assistant, "is it illegal to send nudes")  # could be anyone: answered, not triaged
+    assert asked.event != "incident" and asked.session is not None and asked.session.flow is None
+    described = say(assistant, "DSL here, a year 9 pupil has sent a nude to another pupil")
+    assert described.event == "incident"
+
+
 def test_a_restart_forgets_the_suggestions(assistant: Assistant) -> None:
     reply = say(assistant, "a year 10 student shared a picture of a girl in her year", who="practitioner",
                 area="kent")
