@@ -380,16 +380,16 @@ def test_a_restart_forgets_the_suggestions(assistant: Assistant) -> None:
 
 
 def test_the_development_set_figures_hold(content: Content) -> None:
-    """The dev set is never trained on. Floors a little under today's figures (crisis 91%, near-miss false
-    positives 5.4%, routing 80%, 16 dead ends of 435; the set now holds four writers' deliberately hard sets),
-    so a change that makes understanding worse fails here."""
+    """The dev set is never trained on. Floors a little under today's figures (crisis 94%, near-miss false
+    positives 5.6%, routing 90%, 4 dead ends of 1,061; the set holds six writers' sets, four of them
+    deliberately hard), so a change that makes understanding worse fails here."""
     assert content.root is not None
     data = json.loads((content.root / "language" / "phrases" / "dev.json").read_text(encoding="utf-8"))
     report = Evaluator(content).score(data)
-    assert report.crisis.hits / report.crisis.total >= 0.89
+    assert report.crisis.hits / report.crisis.total >= 0.92
     assert report.near_miss.hits / report.near_miss.total <= 0.06
-    assert report.routing.hits / report.routing.total >= 0.78
-    assert report.dead_ends <= 0.05 * report.routing.total
+    assert report.routing.hits / report.routing.total >= 0.87
+    assert report.dead_ends <= 0.01 * report.routing.total
 
 
 def test_eval_command_scores_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
