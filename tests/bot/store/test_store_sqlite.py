@@ -10,6 +10,8 @@ import pytest
 
 from bot.session import Session
 from bot.store import SQLiteStore, open_store
+from bot.store.sqlite import CACHE_KIB
+from tests.clock import FakeClock
 
 KEY = "5e55104c0ffee0ddba11f00d5eedcafe"
 MARKER = "harm_vulnerability_or_no_consent"
@@ -60,5 +62,45 @@ async def test_forgotten_state_leaves_the_files(tmp_path: Path) -> None:
         for path in files(db):
             data = path.read_bytes()
             assert MARKER.encode() not in data and KEY.encode() not in data, path.name
+    finally:
+        await store.close()
+
+
+def rows(store: SQLiteStore) -> int:
+    """Rows in the file, expired or not (what a purge removes)."""
+    return int(store._db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
+
+
+async def test_expired_rows_are_purged_every_few_hundred_writes_at_most_once_a_minute(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = SQLiteStore(tmp_path / "state.db", ttl=30, clock=clock)
+    try:
+        for n in range(10):
+            await store.save(f"{n:032x}", Session(flow="kent"))
+        clock.advance(61)  # all ten expired, a minute after the purge at opening: still in the file
+        assert await store.load(f"{0:032x}") is None and rows(store) == 10
+        other = "f" * 32
+        for _ in range(store.PURGE_EVERY - 11):
+            await store.save(other, Session(flow="kent"))
+        assert rows(store) == 11  # not yet
+        await store.save(other, Session(flow="kent"))  # the PURGE_EVERY-th write since the store opened
+        assert rows(store) == 1 and await store.load(other) is not None
+        await store.save(f"{1:032x}", Session(flow="kent"))  # PURGE_EVERY writes from here to each check
+        clock.advance(31)  # expired, but only 31 s after the last purge
+        for _ in range(store.PURGE_EVERY - 1):  # within a minute of the last purge
+            await store.save(other, Session(flow="kent"))
+        assert rows(store) == 2
+        clock.advance(store.PURGE_MIN_INTERVAL - 31)
+        for _ in range(store.PURGE_EVERY + 1):
+            await store.save(other, Session(flow="kent"))
+        assert rows(store) == 1  # the expired one went, the one written a moment ago stays
+    finally:
+        await store.close()
+
+
+async def test_the_page_cache_holds_a_busy_bots_working_set(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    try:
+        assert store._db.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB  # KiB, not SQLite's 2 MiB
     finally:
         await store.close()
