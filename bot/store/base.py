@@ -13,7 +13,7 @@ import hmac
 import statistics
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,21 +81,39 @@ class KeyLocks:
     """asyncio locks per key, dropped when nobody holds or waits for them."""
 
     def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # the lock, and how many hold or wait for it
 
-    @contextlib.asynccontextmanager
-    async def __call__(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
+    def __call__(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+        return _HeldKey(self._locks, key)
+
+
+class _HeldKey(contextlib.AbstractAsyncContextManager[None]):
+    """One turn holding a key of :class:`KeyLocks`. A class rather than ``@asynccontextmanager``: it is
+    entered on every turn, and a generator-based context manager costs several times as much."""
+
+    def __init__(self, locks: dict[str, tuple[asyncio.Lock, int]], key: str) -> None:
+        self._locks, self._key = locks, key
+
+    async def __aenter__(self) -> None:
+        held = self._locks.get(self._key)
+        lock, users = held if held is not None else (asyncio.Lock(), 0)
+        self._locks[self._key] = (lock, users + 1)
         try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+            await lock.acquire()
+        except BaseException:  # cancelled while waiting: no longer a user
+            self._leave()
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._locks[self._key][0].release()
+        self._leave()
+
+    def _leave(self) -> None:
+        lock, users = self._locks[self._key]
+        if users <= 1:
+            del self._locks[self._key]
+        else:
+            self._locks[self._key] = (lock, users - 1)
 
 
 class SessionStore(ABC):

@@ -143,6 +143,40 @@ async def test_lock_is_released_when_the_turn_fails(make_store: StoreFactory) ->
     assert len(records(store, K1)) == 1  # the session only: no lock left behind
 
 
+async def test_a_turn_cancelled_while_waiting_for_the_lock_leaves_it_to_the_others(make_store: StoreFactory) -> None:
+    store = make_store()
+    locks = store._locks  # type: ignore[attr-defined]
+    first_inside, first_may_finish = asyncio.Event(), asyncio.Event()
+    order: list[str] = []
+
+    async def turn(name: str, inside: asyncio.Event | None = None) -> None:
+        async with store.lock(K1):
+            order.append(name)
+            if inside is not None:
+                inside.set()
+                await first_may_finish.wait()
+
+    first = asyncio.create_task(turn("a", first_inside))
+    await first_inside.wait()
+    cancelled = asyncio.create_task(turn("b"))
+    await _until_waiting(store, K1)
+    third = asyncio.create_task(turn("c"))
+    for _ in range(100):  # until c queues too
+        if locks._locks[K1][1] >= 3:
+            break
+        await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    assert locks._locks[K1][1] == 2  # a holds it, c waits: b no longer counts
+    first_may_finish.set()
+    await asyncio.gather(first, third)
+    assert order == ["a", "c"]
+    assert locks._locks == {}  # nobody holds or waits: nothing kept
+    async with store.lock(K1):  # and the conversation can go on
+        await store.save(K1, sample())
+
+
 async def test_stats_count_live_sessions_only(make_store: StoreFactory, clock: FakeClock) -> None:
     store = make_store(ttl=1000.0)
     empty = await store.stats()
