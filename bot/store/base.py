@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import statistics
 import time
@@ -35,6 +36,7 @@ def conversation_key(ref: ConversationRef, secret: str) -> str:
     return workspace_prefix(ref.platform, ref.workspace, secret) + conversation
 
 
+@functools.lru_cache(maxsize=256)  # a handful of workspaces (a bot id, Slack teams), asked on every turn
 def workspace_prefix(platform: str, workspace: str, secret: str) -> str:
     """The first 8 hex digits of every conversation key of one workspace (a keyed hash too)."""
     raw = "\x1f".join(("workspace", platform, workspace)).encode()
