@@ -3,6 +3,8 @@ plain definition says: keep the ids handled within SEEN_WINDOW, at most the newe
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -61,6 +63,29 @@ def test_a_copy_shares_no_list_and_a_record_reads_back(marks: list[tuple[int, fl
 
 def test_a_record_whose_seen_ids_are_not_a_list_of_strings_is_corrupt() -> None:
     for bad in ('{"s":"abcdef"}', '{"s":[1,2]}', '{"s":{"a":1}}', '{"s":["abc"],"t":["x"]}'):
+        try:
+            Session.loads(bad)
+        except CorruptSession:
+            continue
+        raise AssertionError(bad)
+
+
+def test_seen_ids_are_kept_as_one_string_and_records_with_a_list_still_read_back() -> None:
+    session = Session(updated=1_800_000_100.0)
+    for n in range(3):
+        session.mark_seen(str(n), 1_800_000_000.0 + n)
+    record = json.loads(session.dumps())
+    assert record["e"] == ",".join(event_digest(str(n)) for n in range(3)) and "s" not in record
+    assert Session.loads(session.dumps()).seen == session.seen
+    record["s"] = record.pop("e").split(",")  # a record as written before
+    assert Session.loads(json.dumps(record)).seen == session.seen
+    odd = Session(seen=["a,b", "c"], seen_at=[1.0, 2.0], updated=3.0)  # an id with a comma: written as a list
+    assert json.loads(odd.dumps())["s"] == ["a,b", "c"] and Session.loads(odd.dumps()).seen == ["a,b", "c"]
+    assert Session.loads(Session(seen=[""], seen_at=[1.0], updated=1.0).dumps()).seen == [""]
+
+
+def test_a_record_whose_joined_seen_ids_are_not_a_string_is_corrupt() -> None:
+    for bad in ('{"e":["abcdef"]}', '{"e":1}', '{"e":{"a":1}}'):
         try:
             Session.loads(bad)
         except CorruptSession:
