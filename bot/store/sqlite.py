@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import sqlite3
 import time
+from collections import OrderedDict
 from logging import WARNING
 from pathlib import Path
 
@@ -41,6 +42,7 @@ class SQLiteStore(SessionStore):
 
     backend = "sqlite"
     PURGE_EVERY = 500
+    RECENT = 1024  # conversations whose session is kept parsed beside its record
     PURGE_MIN_INTERVAL = 60.0  # seconds
 
     def __init__(self, path: str | Path, ttl: float = DEFAULT_TTL, clock: Clock = time.time):
@@ -69,6 +71,9 @@ class SQLiteStore(SessionStore):
         self._locks = KeyLocks()
         self._writes = 0
         self._purged = 0.0
+        # Sessions as last read or written, with their record: a record read back unchanged (the usual case,
+        # from one turn to the next) is not parsed again. Only what the table holds, for RECENT conversations.
+        self._recent: OrderedDict[str, tuple[bytes, Session]] = OrderedDict()
         self.purge()
 
     def _check_ours(self) -> None:
@@ -163,19 +168,37 @@ class SQLiteStore(SessionStore):
         row = self._db.execute(
             "SELECT data FROM sessions WHERE key = ? AND expires > ?", (key, self.clock())
         ).fetchone()
-        return Session.loads(row[0]) if row else None  # CorruptSession for a bad record
+        if not row:
+            return None
+        raw = row[0]
+        known = self._recent.get(key)
+        if known is not None and known[0] == raw:
+            self._recent.move_to_end(key)
+            return known[1].copy()
+        session = Session.loads(raw)  # CorruptSession for a bad record
+        self._remember(key, raw, session.copy())
+        return session
 
     async def save(self, key: str, session: Session) -> None:
+        raw = session.dumps()
         self._db.execute(
             "INSERT INTO sessions (key, data, expires) VALUES (?, ?, ?)"
             " ON CONFLICT(key) DO UPDATE SET data = excluded.data, expires = excluded.expires",
-            (key, session.dumps(), self.clock() + self.ttl),
+            (key, raw, self.clock() + self.ttl),
         )
+        self._remember(key, raw.encode(), session.copy())  # as it is read back (text_factory=bytes)
         self._writes += 1
         if self._writes % self.PURGE_EVERY == 0 and self.clock() - self._purged >= self.PURGE_MIN_INTERVAL:
             self.purge()
 
+    def _remember(self, key: str, raw: bytes, session: Session) -> None:
+        self._recent[key] = (raw, session)
+        self._recent.move_to_end(key)
+        if len(self._recent) > self.RECENT:
+            self._recent.popitem(last=False)
+
     async def forget(self, key: str) -> None:
+        self._recent.pop(key, None)
         self._db.execute("BEGIN")
         try:
             self._db.execute("DELETE FROM sessions WHERE key = ?", (key,))
@@ -190,6 +213,8 @@ class SQLiteStore(SessionStore):
     async def forget_prefix(self, prefix: str) -> int:
         if not prefix.isalnum():  # hex digits: nothing LIKE would read as a pattern
             raise ValueError("a key prefix is hex digits")
+        for key in [k for k in self._recent if k.startswith(prefix)]:
+            del self._recent[key]
         self._db.execute("BEGIN")
         try:
             gone = self._db.execute("DELETE FROM sessions WHERE key LIKE ?", (prefix + "%",)).rowcount

@@ -104,3 +104,29 @@ async def test_the_page_cache_holds_a_busy_bots_working_set(tmp_path: Path) -> N
         assert store._db.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB  # KiB, not SQLite's 2 MiB
     finally:
         await store.close()
+
+
+async def test_a_session_read_back_unchanged_is_not_parsed_again_but_is_still_its_own_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    try:
+        await store.save(KEY, Session(who="parent", area="kent", answers=[("q", "a")]))
+        parsed: list[str] = []
+        real = Session.loads.__func__  # type: ignore[attr-defined]
+        monkeypatch.setattr(Session, "loads", classmethod(lambda cls, raw: parsed.append(raw) or real(cls, raw)))
+        first = await store.load(KEY)
+        assert first is not None and first.answers == [("q", "a")] and parsed == []  # from what was written
+        first.answers.append(("changed", "in a turn that then failed"))
+        again = await store.load(KEY)
+        assert again is not None and again.answers == [("q", "a")]  # the failed turn changed nothing
+        # written by someone else (another process on the same file): read from the record, not the memory
+        other = SQLiteStore(tmp_path / "state.db")
+        await other.save(KEY, Session(who="young_person", area="leeds"))
+        await other.close()
+        fresh = await store.load(KEY)
+        assert fresh is not None and fresh.who == "young_person" and len(parsed) == 1
+        await store.forget(KEY)
+        assert await store.load(KEY) is None and KEY not in store._recent
+    finally:
+        await store.close()
