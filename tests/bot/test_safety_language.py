@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from adapters.evaluate import Evaluator, is_crisis_reply
 from bot.assistant import Assistant, Defaults, Reply
 from bot.classifier import CrisisModel, LinearModel
 from bot.language import KINDS, Language
+from bot.routing import Route
 from bot.session import Session
 from bot.types import Inbound
 from dialogs.content import Content
@@ -233,13 +235,18 @@ def test_words_about_the_subject_that_match_nothing_get_a_question_back_not_the_
     assert plain.replies[-1].text != content.text("did_you_mean")
 
 
-def test_a_likely_answer_is_given_as_a_guess_and_said_to_be_one(assistant: Assistant, content: Content) -> None:
+def test_a_likely_answer_is_given_as_a_guess_and_said_to_be_one(
+    assistant: Assistant, content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
     language = assistant.language
     typed = "can i just wipe my daughter's phone and be done with it"
-    reading = language.read(typed, "parent", "kent")
-    assert reading.route is None and reading.guess is not None  # not sure enough to follow without saying so
+    real = language.read(typed, "parent", "kent")
+    # Which messages fall short of sure depends on the trained model: the reading is fixed here, the reply is tested.
+    hunch = Route("parent_seeing_deleting", "topic:seeing_and_deleting", 40.0)
+    monkeypatch.setattr(language, "read", lambda *a, **k: replace(real, route=None, guess=hunch, maybe=()))
     reply = say(assistant, typed, who="parent", area="kent")
     assert reply.event == "guess" and reply.replies[0].text == content.text("guess_intro")
+    assert reply.replies[1].title == content.topics["seeing_and_deleting"].title
     assert reply.session is not None and reply.session.misses == 0
 
 
