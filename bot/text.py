@@ -62,15 +62,12 @@ class Text(Commands):
         return self._not_understood(ctx, reading)
 
     def _guess(self, ctx: Ctx, reading: Reading) -> str:
-        """Nothing was clearly meant, but one answer is far likelier than the rest: give it, say it is a guess,
-        and offer the other plausible ones."""
+        """Nothing was clearly meant, but one answer is far likelier than the rest: give it, and say it is a guess
+        (the reply's buttons and "say it another way" are the ways on when it is not). Never a command."""
         assert reading.guess is not None
         ctx.s.misses = 0
         ctx.out.append(Outbound(self.content.text("guess_intro"), kind="info"))
-        guess = reading.guess
-        if guess.target == "command:triage":
-            return self._incident(ctx, reading)
-        self._follow(ctx, guess.target)
+        self._follow(ctx, reading.guess.target)
         return "guess"
 
     def _assume_who(self, ctx: Ctx, reading: Reading) -> bool:
