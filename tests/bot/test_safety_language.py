@@ -286,6 +286,7 @@ def test_talk_to_someone_now_is_one_tap(assistant: Assistant) -> None:
         ("my daughter sent a photo to a boy in her class and now it's everywhere", "parent"),
         ("a pupil in year 9 has shared a nude of another pupil", "practitioner"),
         ("i sent a nude to my boyfriend and now i regret it", "young_person"),
+        ("can i get arrested for this", "young_person"),  # not the parents' page on the law
     ],
 )
 def test_who_is_asking_is_inferred_said_and_changeable(
