@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from urllib.parse import parse_qs, urlencode
-
-from test_slack_harness import DM, TEAM, USER, Harness, Stack, block_text, buttons
+from test_slack_harness import DM, TEAM, USER, Harness, Stack, block_text, buttons, home_action
 
 from adapters.slack.blocks import ACTION_AREA, ACTION_FORGET, ACTION_LINK
-from benchmarks.fakes.slack_api import block_action_body
 from bot.session import Preferences
 from bot.store import MemoryStore
 
@@ -19,18 +15,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-async def home_action(h: Harness, action_id: str, value: str | None = None, selected: str | None = None) -> str:
-    body = block_action_body(action_id, value, user_id=USER, team_id=TEAM, container_type="view")
-    if selected is not None:
-        payload = json.loads(parse_qs(body)["payload"][0])
-        payload["actions"][0] |= {"type": "static_select", "selected_option": {"value": selected}}
-        body = urlencode({"payload": json.dumps(payload)})
-    assert await h.post(body) == 200
-    kind, result = await h.done()
-    assert kind == "action"
-    return result
 
 
 async def home_area(h: Harness) -> str:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 from aiohttp import web
 
@@ -213,6 +215,19 @@ class Harness:
         assert update.params["ts"] == question.response["ts"]
         assert trail(update.params["blocks"])[-1].endswith(f" — {label}")
         return update
+
+
+async def home_action(h: Harness, action_id: str, value: str | None = None, selected: str | None = None) -> str:
+    """A press on the App Home tab (a select when ``selected`` is given), acknowledged and handled."""
+    body = block_action_body(action_id, value, user_id=USER, team_id=TEAM, container_type="view")
+    if selected is not None:
+        payload = json.loads(parse_qs(body)["payload"][0])
+        payload["actions"][0] |= {"type": "static_select", "selected_option": {"value": selected}}
+        body = urlencode({"payload": json.dumps(payload)})
+    assert await h.post(body) == 200
+    kind, result = await h.done()
+    assert kind == "action"
+    return result
 
 
 def make_service(content: Content, store: SessionStore, clock: float = NOON) -> Service:

@@ -25,6 +25,7 @@ from test_slack_harness import (
     Stack,
     block_text,
     buttons,
+    home_action,
     labels,
     sqlite_store,
     trail,
@@ -359,18 +360,6 @@ async def test_app_home_out_of_hours_puts_open_services_first(stack: Stack) -> N
     assert state_line(text, "Emergency Duty Team (Leeds)").endswith("(open now)")  # Monday 8 pm
     assert state_line(text, "Duty and Advice Team").endswith("(closed now)")
     assert text.index("Emergency Duty Team (Leeds)") < text.index("Duty and Advice Team")
-
-
-async def home_action(h: Harness, action_id: str, value: str | None = None, selected: str | None = None) -> str:
-    body = block_action_body(action_id, value, user_id=USER, team_id=TEAM, container_type="view")
-    if selected is not None:
-        payload = json.loads(parse_qs(body)["payload"][0])
-        payload["actions"][0] |= {"type": "static_select", "selected_option": {"value": selected}}
-        body = urlencode({"payload": json.dumps(payload)})
-    assert await h.post(body) == 200
-    kind, result = await h.done()
-    assert kind == "action"
-    return result
 
 
 async def test_app_home_area_is_chosen_once_and_remembered(stack: Stack) -> None:
