@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram_harness import VirtualClock
-
 from adapters.outbox import Outbox, OutboxPolicy, Outcome, Pending
+from tests.clock import VirtualClock
 
 
 class Script:

@@ -37,6 +37,7 @@ from bot.assistant import Assistant
 from bot.service import Service
 from bot.store import MemoryStore, SessionStore, SQLiteStore
 from dialogs.content import Content
+from tests.clock import VirtualClock
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test-bot-token-0123456789"
@@ -88,23 +89,6 @@ def trail(blocks: list[dict[str, Any]]) -> list[str]:
             if text.startswith("✓ "):
                 return text.split("\n")
     return []
-
-
-class VirtualClock:
-    """The outbox's clock: it moves only when slept on (``sleep(d)`` records ``d``, adds it, and yields), so
-    hours of back-off pass at once and no test depends on timing."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        self.slept.append(delay)
-        self.now += delay
-        await asyncio.sleep(0)
 
 
 class Harness:

@@ -29,6 +29,7 @@ from bot.assistant import Assistant, Defaults
 from bot.service import Service
 from bot.store import MemoryStore, SessionStore
 from dialogs.content import Content
+from tests.clock import VirtualClock
 
 TOKEN = "7000000001:AAFakeTokenForTestsOnly_abcdefghijkl"
 SECRET = "telegram-test-secret"
@@ -45,22 +46,6 @@ def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
 async def tg() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram() as fake:
         yield fake
-
-
-class VirtualClock:
-    """A clock that moves only when slept on: ``sleep(d)`` records ``d``, adds it to ``now``, and yields."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        self.slept.append(delay)
-        self.now += delay
-        await asyncio.sleep(0)
 
 
 @dataclass
